@@ -1,0 +1,87 @@
+//! Encodings of a message, keyed by media type.
+
+use std::sync::{Arc, LazyLock, RwLock};
+
+use crate::{Error, Limits, Message};
+
+/// A message in encoded form, with the media type that says how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SerializedMessage {
+    /// The media type, parameters included (`application/json; charset=utf-8`).
+    pub content_type: String,
+    /// The encoded message.
+    pub payload: Vec<u8>,
+}
+
+/// An encoding of IDMEFv2 messages for one media type.
+///
+/// The built-in codecs handle `application/json` and `text/json`; add
+/// others with [`register`].
+pub trait Codec: Send + Sync {
+    /// The media type handled, as `type/subtype` without parameters.
+    fn media_type(&self) -> &str;
+    /// Encodes a message.
+    fn encode(&self, message: &Message) -> Result<Vec<u8>, Error>;
+    /// Decodes and validates a message.
+    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message, Error>;
+}
+
+/// The JSON codec, under one of its media types.
+struct Json(&'static str);
+
+impl Codec for Json {
+    fn media_type(&self) -> &str {
+        self.0
+    }
+    fn encode(&self, message: &Message) -> Result<Vec<u8>, Error> {
+        Ok(message.to_vec())
+    }
+    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message, Error> {
+        Message::from_slice_with(payload, limits)
+    }
+}
+
+static REGISTRY: LazyLock<RwLock<Vec<Arc<dyn Codec>>>> = LazyLock::new(|| {
+    RwLock::new(vec![
+        Arc::new(Json("application/json")),
+        Arc::new(Json("text/json")),
+    ])
+});
+
+/// `type/subtype` of a media type, lowercased, without parameters.
+fn essence(media_type: &str) -> String {
+    media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Adds a codec for the process, replacing any codec for the same media type.
+pub fn register(codec: impl Codec + 'static) {
+    let key = essence(codec.media_type());
+    let mut codecs = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    codecs.retain(|c| essence(c.media_type()) != key);
+    codecs.push(Arc::new(codec));
+}
+
+/// The media types that have a codec, in registration order.
+pub fn supported() -> Vec<String> {
+    let codecs = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    codecs.iter().map(|c| c.media_type().to_string()).collect()
+}
+
+/// The codec for `media_type`; parameters and letter case do not matter.
+pub fn find(media_type: &str) -> Result<Arc<dyn Codec>, Error> {
+    let key = essence(media_type);
+    let codecs = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    codecs
+        .iter()
+        .find(|c| essence(c.media_type()) == key)
+        .cloned()
+        .ok_or_else(|| Error::UnsupportedMediaType {
+            media_type: media_type.to_string(),
+            supported: codecs.iter().map(|c| c.media_type().to_string()).collect(),
+        })
+}

@@ -1,0 +1,232 @@
+//! The crate's one error type and the per-value failure it carries.
+
+use std::fmt;
+
+/// One failed check: where it failed (a JSON pointer into the message), the
+/// schema keyword or rule that failed, and why.
+///
+/// `Display` never echoes the offending value, since alerts carry sensitive
+/// data: it prints `pointer: reason` only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pointer: String,
+    keyword: String,
+    reason: String,
+}
+
+impl Violation {
+    /// A failure at the root of whatever was being checked; callers move it
+    /// to its place with [`Violation::at`].
+    pub fn new(keyword: impl Into<String>, reason: impl Into<String>) -> Self {
+        Violation {
+            pointer: String::new(),
+            keyword: keyword.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same failure, with `prefix` (a JSON pointer) put in front of its
+    /// pointer.
+    #[must_use]
+    pub fn at(mut self, prefix: &str) -> Self {
+        self.pointer.insert_str(0, prefix);
+        self
+    }
+
+    /// RFC 6901 pointer of the offending value; empty for the whole message.
+    pub fn pointer(&self) -> &str {
+        &self.pointer
+    }
+
+    /// The schema keyword (`pattern`, `required`, `enum`, …) or the rule
+    /// that failed.
+    pub fn keyword(&self) -> &str {
+        &self.keyword
+    }
+
+    /// Why the value was refused, without the value itself.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pointer = if self.pointer.is_empty() {
+            "(message)"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{pointer}: {}", self.reason)
+    }
+}
+
+impl std::error::Error for Violation {}
+
+/// Every failure found in one message, in the order the checks found them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    /// The failures.
+    pub fn iter(&self) -> std::slice::Iter<'_, Violation> {
+        self.0.iter()
+    }
+
+    /// How many failures there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false for the violations of an [`Error`].
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Vec<Violation>> for Violations {
+    fn from(v: Vec<Violation>) -> Self {
+        Violations(v)
+    }
+}
+
+impl<'a> IntoIterator for &'a Violations {
+    type Item = &'a Violation;
+    type IntoIter = std::slice::Iter<'a, Violation>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for Violations {
+    type Item = Violation;
+    type IntoIter = std::vec::IntoIter<Violation>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is not JSON (or has bytes after the JSON text).
+    #[error("invalid JSON at line {line}, column {column}: {reason}")]
+    Syntax {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What the parser expected or found.
+        reason: String,
+    },
+    /// The message breaks the schema (or a builder was given bad values).
+    #[error("invalid IDMEFv2 message: {0}")]
+    Invalid(Violations),
+    /// `Version` is missing or not one this crate knows.
+    #[error("unsupported IDMEFv2 version{}; supported: {}", .found.as_ref().map(|_| "").unwrap_or(" (none given)"), .supported.join(", "))]
+    UnsupportedVersion {
+        /// The `Version` text, if there was one.
+        found: Option<String>,
+        /// The versions this crate validates.
+        supported: Vec<&'static str>,
+    },
+    /// An object has the same member twice; readers could disagree on which
+    /// one counts, so such input is refused.
+    #[error("{pointer}: member appears twice in one object")]
+    DuplicateKey {
+        /// Pointer of the repeated member.
+        pointer: String,
+    },
+    /// The input exceeds [`Limits::max_bytes`](crate::Limits).
+    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Size of the input, or the bytes read before giving up.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// JSON nested deeper than [`Limits::max_depth`](crate::Limits).
+    #[error("{pointer}: nesting exceeds the limit of {limit} levels")]
+    TooDeep {
+        /// Pointer of the value that went over the limit.
+        pointer: String,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// No codec is registered for a media type.
+    #[error("no codec for media type {media_type:?}; supported: {}", .supported.join(", "))]
+    UnsupportedMediaType {
+        /// The media type asked for.
+        media_type: String,
+        /// Media types with a registered codec.
+        supported: Vec<String>,
+    },
+    /// A codec failed for a reason of its own.
+    #[error("{media_type} codec: {reason}")]
+    Codec {
+        /// The codec's media type.
+        media_type: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A value could not be converted to or from a `time`/`uuid` type.
+    #[error("cannot convert: {0}")]
+    Conversion(String),
+}
+
+impl Error {
+    /// The failures as (pointer, reason) records, one per problem: the
+    /// uniform view a report or a command-line tool prints.
+    pub fn violations(&self) -> Vec<Violation> {
+        let at = |keyword: &str, pointer: &str, reason: String| Violation {
+            pointer: pointer.to_string(),
+            keyword: keyword.to_string(),
+            reason,
+        };
+        match self {
+            Error::Invalid(v) => v.0.clone(),
+            Error::UnsupportedVersion { found, .. } => {
+                let pointer = if found.is_some() { "/Version" } else { "" };
+                vec![at("Version", pointer, self.to_string())]
+            }
+            Error::DuplicateKey { pointer } => {
+                vec![at("duplicate", pointer, "member appears twice".into())]
+            }
+            Error::TooDeep { pointer, limit } => vec![at(
+                "depth",
+                pointer,
+                format!("nesting exceeds the limit of {limit} levels"),
+            )],
+            other => vec![at("input", "", other.to_string())],
+        }
+    }
+
+    pub(crate) fn invalid(v: Violation) -> Self {
+        Error::Invalid(vec![v].into())
+    }
+
+    /// Moves every pointer inside this error under `prefix`.
+    pub(crate) fn at(self, prefix: &str) -> Vec<Violation> {
+        match self {
+            Error::Invalid(v) => v.into_iter().map(|v| v.at(prefix)).collect(),
+            other => other
+                .violations()
+                .into_iter()
+                .map(|v| v.at(prefix))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Guarded reading of free JSON: refuses duplicate members and nesting
+//! deeper than the limit, and (on the slow path) says where.
+
+use std::{cell::Cell, cell::RefCell, fmt};
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::{Error, Limits};
+
+thread_local! {
+    /// Nesting still allowed for attachment content on this thread; set by
+    /// the decoder for the duration of one decode.
+    static CONTENT_DEPTH: Cell<usize> = const { Cell::new(Limits::DEFAULT_MAX_DEPTH) };
+}
+
+pub(crate) fn content_depth_budget() -> usize {
+    CONTENT_DEPTH.with(Cell::get)
+}
+
+/// Sets the content nesting budget until dropped.
+pub(crate) struct DepthBudget(usize);
+
+impl DepthBudget {
+    pub(crate) fn set(depth: usize) -> Self {
+        DepthBudget(CONTENT_DEPTH.with(|c| c.replace(depth)))
+    }
+}
+
+impl Drop for DepthBudget {
+    fn drop(&mut self) {
+        CONTENT_DEPTH.with(|c| c.set(self.0));
+    }
+}
+
+/// Where a slow-path read records why it stopped, and the pointer it is at.
+#[derive(Clone)]
+struct Track<'a> {
+    failure: &'a RefCell<Option<Error>>,
+    pointer: String,
+}
+
+impl Track<'_> {
+    fn child(&self, segment: impl fmt::Display) -> Self {
+        let segment = segment.to_string().replace('~', "~0").replace('/', "~1");
+        Track {
+            failure: self.failure,
+            pointer: format!("{}/{segment}", self.pointer),
+        }
+    }
+}
+
+/// Reads one JSON value with at most `budget` levels of arrays and objects.
+struct ValueSeed<'a> {
+    budget: usize,
+    limit: usize,
+    track: Option<Track<'a>>,
+}
+
+impl ValueSeed<'_> {
+    fn too_deep<E: de::Error>(&self) -> E {
+        if let Some(t) = &self.track {
+            *t.failure.borrow_mut() = Some(Error::TooDeep {
+                pointer: t.pointer.clone(),
+                limit: self.limit,
+            });
+        }
+        E::custom("nesting too deep")
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number out of range"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        if self.budget == 0 {
+            return Err(self.too_deep());
+        }
+        let mut items = Vec::new();
+        loop {
+            let seed = ValueSeed {
+                budget: self.budget - 1,
+                limit: self.limit,
+                track: self.track.as_ref().map(|t| t.child(items.len())),
+            };
+            match seq.next_element_seed(seed)? {
+                Some(v) => items.push(v),
+                None => return Ok(Value::Array(items)),
+            }
+        }
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        if self.budget == 0 {
+            return Err(self.too_deep());
+        }
+        members(map, self.budget - 1, self.limit, self.track).map(Value::Object)
+    }
+}
+
+fn members<'de, A: MapAccess<'de>>(
+    mut map: A,
+    budget: usize,
+    limit: usize,
+    track: Option<Track<'_>>,
+) -> Result<Map<String, Value>, A::Error> {
+    let mut out = Map::new();
+    while let Some(key) = map.next_key::<String>()? {
+        let child = track.as_ref().map(|t| t.child(&key));
+        if out.contains_key(&key) {
+            if let Some(t) = &child {
+                *t.failure.borrow_mut() = Some(Error::DuplicateKey {
+                    pointer: t.pointer.clone(),
+                });
+            }
+            return Err(de::Error::custom("member appears twice in one object"));
+        }
+        let value = map.next_value_seed(ValueSeed {
+            budget,
+            limit,
+            track: child,
+        })?;
+        out.insert(key, value);
+    }
+    Ok(out)
+}
+
+/// Reads the members of a content object (which itself takes one level of
+/// `budget`), for the typed decoder's fast path.
+pub(crate) fn object_from<'de, A: MapAccess<'de>>(
+    map: A,
+    budget: usize,
+) -> Result<Map<String, Value>, A::Error> {
+    if budget == 0 {
+        return Err(de::Error::custom("nesting too deep"));
+    }
+    members(map, budget - 1, budget, None)
+}
+
+/// Parses a whole document into a `Value`, refusing duplicate members and
+/// nesting past `budget` levels, with the pointer of any such failure.
+pub(crate) fn parse_value(bytes: &[u8], budget: usize, limit: usize) -> Result<Value, Error> {
+    let failure = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    let seed = ValueSeed {
+        budget,
+        limit,
+        track: Some(Track {
+            failure: &failure,
+            pointer: String::new(),
+        }),
+    };
+    let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    match parsed {
+        Ok(v) => Ok(v),
+        Err(e) => Err(failure.take().unwrap_or_else(|| syntax_error(&e))),
+    }
+}
+
+pub(crate) fn syntax_error(e: &serde_json::Error) -> Error {
+    let text = e.to_string();
+    // serde_json appends " at line L column C"; the numbers are kept apart.
+    let reason = match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    Error::Syntax {
+        line: e.line(),
+        column: e.column(),
+        reason,
+    }
+}

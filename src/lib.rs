@@ -1,0 +1,81 @@
+//! Typed IDMEFv2 messages.
+//!
+//! IDMEFv2 (Incident Detection Message Exchange Format, version 2) is the JSON
+//! format in which sensors, SIEMs and monitoring systems exchange security
+//! and safety alerts. This crate gives every message a Rust type generated
+//! from the format's JSON schema: a message that decodes is a valid message,
+//! and a message built in code cannot miss a required field or hold a value
+//! the schema refuses.
+//!
+//! ```
+//! use idmefv2::{types::Category, Analyzer, Message, Source};
+//!
+//! # fn main() -> Result<(), idmefv2::Error> {
+//! let message = Message::builder(Analyzer::builder("edge-ids").ip("192.0.2.10"))
+//!     .category(Category::ReconNetwork)
+//!     .description("Port scan from a single host")
+//!     .source(Source::builder(idmefv2::Id::new_v4()).ip("198.51.100.7").port(4444u16))
+//!     .build()?;
+//!
+//! let encoded = message.serialize("application/json")?;
+//! let decoded = Message::unserialize(&encoded)?;
+//! assert_eq!(decoded, message);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What is where
+//!
+//! - [`Message`] and its parts ([`Analyzer`], [`Sensor`], [`Source`],
+//!   [`Target`], [`Attachment`]) with their builders; value lists and
+//!   checked scalar types in [`types`].
+//! - Decoding: [`Message::from_slice`] (bounded by [`Limits`]); encoding:
+//!   [`Message::to_vec`]; by media type: [`Message::serialize`] and
+//!   [`Message::unserialize`], with codecs in [`codec`].
+//! - Untyped validation of any JSON value: [`validate()`], picking the
+//!   schema by the message's `Version`.
+//! - Errors: one [`Error`] type; schema failures are [`Violation`]s, each
+//!   with the JSON pointer of the offending value. Their `Display` never
+//!   repeats the value.
+//!
+//! # Fidelity
+//!
+//! Decoding then encoding a message gives back the same JSON value: texts
+//! such as timestamps and UUIDs are kept exactly as written, numbers keep
+//! their JSON form, and empty lists stay empty lists. Members are written in
+//! the order of the specification.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
+mod builder;
+pub mod codec;
+mod error;
+mod json;
+mod message;
+mod pattern;
+mod scalar;
+mod validate;
+mod version;
+
+/// The generated model: every class and value list of the schema, and the
+/// checked scalar types they use.
+pub mod types {
+    include!(concat!(env!("OUT_DIR"), "/model.rs"));
+    pub use crate::builder::IntoField;
+    pub use crate::scalar::{
+        AttachmentName, Confidence, Content, Email, GeoLocation, Hash, Id, Integer, IpAddress,
+        MediaType, Protocol, Timestamp, UnLocode, Uri,
+    };
+}
+
+pub use codec::SerializedMessage;
+pub use error::{Error, Violation, Violations};
+pub use message::Limits;
+pub use scalar::{Id, Timestamp};
+pub use types::{Analyzer, Attachment, Message, Sensor, Source, Target};
+pub use validate::{schema, supported_versions, validate};
+pub use version::Version;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,169 @@
+//! Reading and writing whole messages.
+
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use crate::{
+    codec::{self, SerializedMessage},
+    json, validate, Error, Message, Violation,
+};
+
+/// Bounds on hostile input, checked before and while decoding.
+///
+/// ```
+/// let limits = idmefv2::Limits::default().with_max_bytes(64 * 1024);
+/// let error = idmefv2::Message::from_slice_with(&vec![b' '; 70_000], &limits).unwrap_err();
+/// assert!(matches!(error, idmefv2::Error::TooLarge { .. }));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest accepted input, in bytes.
+    pub max_bytes: usize,
+    /// Deepest nesting of arrays and objects inside an attachment's
+    /// `Content` (the content object itself is level 1). Content is the
+    /// only free JSON in a message, so this bounds the whole document.
+    pub max_depth: usize,
+}
+
+impl Limits {
+    /// Default for [`Limits::max_bytes`]: 1 MiB.
+    pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
+    /// Default for [`Limits::max_depth`]: 64 levels.
+    pub const DEFAULT_MAX_DEPTH: usize = 64;
+    /// Levels the message structure itself uses above attachment content.
+    const STRUCTURE_DEPTH: usize = 3;
+
+    /// These limits with another byte limit.
+    #[must_use]
+    pub const fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// These limits with another depth limit.
+    #[must_use]
+    pub const fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            max_depth: Self::DEFAULT_MAX_DEPTH,
+        }
+    }
+}
+
+impl Message {
+    /// Decodes and validates a JSON message under the default [`Limits`].
+    ///
+    /// A message that decodes is valid: the typed model checks every rule of
+    /// the schema while reading, in one pass. When the input is refused, it
+    /// is examined again to report every failure with its JSON pointer.
+    pub fn from_slice(bytes: &[u8]) -> Result<Message, Error> {
+        Self::from_slice_with(bytes, &Limits::default())
+    }
+
+    /// Decodes and validates a JSON message under `limits`.
+    pub fn from_slice_with(bytes: &[u8], limits: &Limits) -> Result<Message, Error> {
+        if bytes.len() > limits.max_bytes {
+            return Err(Error::TooLarge {
+                size: bytes.len(),
+                limit: limits.max_bytes,
+            });
+        }
+        let typed = {
+            let _budget = json::DepthBudget::set(limits.max_depth);
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            de.disable_recursion_limit();
+            Message::deserialize(&mut de).and_then(|m| de.end().map(|()| m))
+        };
+        match typed {
+            Ok(message) => Ok(message),
+            Err(e) if e.is_syntax() || e.is_eof() => Err(json::syntax_error(&e)),
+            Err(e) => Err(explain(bytes, limits, &e)),
+        }
+    }
+
+    /// The message as a JSON value.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("the model always encodes")
+    }
+
+    /// The message as compact JSON.
+    pub fn to_vec(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("the model always encodes")
+    }
+
+    /// The message as indented JSON.
+    pub fn to_string_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the model always encodes")
+    }
+
+    /// Checks the message against the schema of its `Version`.
+    ///
+    /// A `Message` can only hold values its schema accepts, so this finds
+    /// nothing; it is there to confirm that with the schema validator
+    /// itself, as the reference implementations do.
+    pub fn validate(&self) -> Result<(), Error> {
+        validate::validate(&self.to_value())
+    }
+
+    /// Encodes the message with the codec registered for `media_type`
+    /// (parameters such as `; charset=utf-8` and letter case are ignored
+    /// when choosing the codec, and kept in the result).
+    ///
+    /// The message is valid by construction (see [`Message::validate`]), so
+    /// no second check runs here.
+    pub fn serialize(&self, media_type: &str) -> Result<SerializedMessage, Error> {
+        let codec = codec::find(media_type)?;
+        Ok(SerializedMessage {
+            content_type: media_type.to_string(),
+            payload: codec.encode(self)?,
+        })
+    }
+
+    /// Decodes and validates a message with the codec for its content type.
+    pub fn unserialize(message: &SerializedMessage) -> Result<Message, Error> {
+        codec::find(&message.content_type)?.decode(&message.payload, &Limits::default())
+    }
+}
+
+impl FromStr for Message {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Message::from_slice(s.as_bytes())
+    }
+}
+
+impl TryFrom<&[u8]> for Message {
+    type Error = Error;
+    fn try_from(bytes: &[u8]) -> Result<Self, Error> {
+        Message::from_slice(bytes)
+    }
+}
+
+/// The slow path: re-reads refused input as untyped JSON and lets the schema
+/// say everything that is wrong with it.
+fn explain(bytes: &[u8], limits: &Limits, typed: &serde_json::Error) -> Error {
+    let budget = Limits::STRUCTURE_DEPTH + limits.max_depth;
+    let value = match json::parse_value(bytes, budget, limits.max_depth) {
+        Ok(value) => value,
+        Err(e) => return e,
+    };
+    match validate::validate(&value) {
+        Err(e) => e,
+        // Only reachable if the typed model and the schema disagree, which
+        // the conformance suite rules out; report what the model said.
+        Ok(()) => {
+            let text = typed.to_string();
+            let reason = text.split(" at line ").next().unwrap_or_default();
+            Error::invalid(Violation::new("model", reason))
+        }
+    }
+}

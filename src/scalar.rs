@@ -1,0 +1,592 @@
+//! Hand-written value types that the generated model uses for the schema's
+//! constrained strings, numbers and free JSON.
+//!
+//! Each text type keeps the exact text of the message (the schema accepts
+//! forms that `time` and `uuid` would rewrite, such as uppercase hex, no UTC
+//! offset or second 60) and can only hold text that the schema accepts.
+
+use std::{fmt, str::FromStr, sync::OnceLock};
+
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Number, Value};
+
+use crate::{builder::IntoField, pattern, Error, Violation};
+
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident, $check:expr, $keyword:literal, $reason:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `text` against the schema and keeps it unchanged.
+            pub fn new(text: impl Into<String>) -> Result<Self, Violation> {
+                let text = text.into();
+                if ($check)(text.as_str()) {
+                    Ok(Self(text))
+                } else {
+                    Err(Violation::new($keyword, $reason))
+                }
+            }
+
+            /// The text as it appears in the message.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The text, by value.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Violation;
+            fn from_str(s: &str) -> Result<Self, Violation> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = Violation;
+            fn try_from(s: &str) -> Result<Self, Violation> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Violation;
+            fn try_from(s: String) -> Result<Self, Violation> {
+                Self::new(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl IntoField<$name> for &str {
+            fn into_field(self) -> Result<$name, Error> {
+                $name::new(self).map_err(Error::invalid)
+            }
+        }
+
+        impl IntoField<$name> for String {
+            fn into_field(self) -> Result<$name, Error> {
+                $name::new(self).map_err(Error::invalid)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl de::Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($reason)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$name, E> {
+                        if ($check)(v) {
+                            Ok($name(v.to_owned()))
+                        } else {
+                            Err(E::custom(concat!("not ", $reason)))
+                        }
+                    }
+                    fn visit_string<E: de::Error>(self, v: String) -> Result<$name, E> {
+                        if ($check)(v.as_str()) {
+                            Ok($name(v))
+                        } else {
+                            Err(E::custom(concat!("not ", $reason)))
+                        }
+                    }
+                }
+                d.deserialize_string(V)
+            }
+        }
+    };
+}
+
+text_type!(
+    /// A UUID as written in the message (`8-4-4-4-12` hex digits, either
+    /// case). Convert with [`Id::to_uuid`] and `From<uuid::Uuid>`.
+    Id,
+    pattern::is_id,
+    "pattern",
+    "a UUID (8-4-4-4-12 hexadecimal digits)"
+);
+text_type!(
+    /// A date and time in the schema's RFC 3339 shape, kept as written: the
+    /// UTC offset may be missing and the second may be 60. Convert with
+    /// [`Timestamp::to_offset_date_time`] and `From<time::OffsetDateTime>`.
+    Timestamp,
+    pattern::is_timestamp,
+    "pattern",
+    "a timestamp (YYYY-MM-DDThh:mm:ss[.frac][Z|±hh:mm])"
+);
+text_type!(
+    /// An IPv4 or IPv6 address in one of the textual forms the schema lists.
+    IpAddress,
+    pattern::is_ip,
+    "pattern",
+    "an IPv4 or IPv6 address"
+);
+text_type!(
+    /// Comma-separated latitude, longitude and optional altitude.
+    GeoLocation,
+    pattern::is_geolocation,
+    "pattern",
+    "a location (two or three comma-separated decimal numbers)"
+);
+text_type!(
+    /// A UN/LOCODE such as `FR PAR` or `FRPAR`.
+    UnLocode,
+    pattern::is_unlocode,
+    "pattern",
+    "a UN/LOCODE (two capitals, optional space, three capitals)"
+);
+text_type!(
+    /// The name of an attachment: ASCII letters and digits only.
+    AttachmentName,
+    pattern::is_attachment_name,
+    "pattern",
+    "an attachment name (ASCII letters and digits)"
+);
+text_type!(
+    /// A media type with optional parameters, such as `text/plain; charset=utf-8`.
+    MediaType,
+    pattern::is_media_type,
+    "pattern",
+    "a media type (type/subtype with optional parameters)"
+);
+text_type!(
+    /// A protocol or service name such as `tcp` or `http-alt`.
+    Protocol,
+    pattern::is_protocol,
+    "pattern",
+    "a protocol name (letters and digits, single inner hyphens)"
+);
+text_type!(
+    /// A digest written `algorithm:hexdigits`, such as `sha256:9f86…`.
+    Hash,
+    pattern::is_hash,
+    "pattern",
+    "a hash (algorithm:hex digits in pairs)"
+);
+text_type!(
+    /// An e-mail address, checked exactly as the schema's `email` format.
+    Email,
+    is_email,
+    "format",
+    "an e-mail address"
+);
+text_type!(
+    /// An absolute URI, checked exactly as the schema's `uri` format.
+    Uri,
+    is_uri,
+    "format",
+    "an absolute URI"
+);
+
+/// A one-keyword validator for a `format`, so that the typed model asserts
+/// formats with the very code the schema validator uses.
+fn format_check(cell: &'static OnceLock<jsonschema::Validator>, format: &str, s: &str) -> bool {
+    let validator = cell.get_or_init(|| {
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(true)
+            .build(&serde_json::json!({ "format": format }))
+            .expect("a lone format keyword compiles")
+    });
+    validator.is_valid(&Value::String(s.to_owned()))
+}
+
+fn is_email(s: &str) -> bool {
+    static CELL: OnceLock<jsonschema::Validator> = OnceLock::new();
+    format_check(&CELL, "email", s)
+}
+
+fn is_uri(s: &str) -> bool {
+    static CELL: OnceLock<jsonschema::Validator> = OnceLock::new();
+    format_check(&CELL, "uri", s)
+}
+
+impl Id {
+    /// A fresh random (version 4) UUID, in lowercase.
+    pub fn new_v4() -> Self {
+        Id(uuid::Uuid::new_v4().hyphenated().to_string())
+    }
+
+    /// The UUID this text denotes. Never fails for a checked `Id`.
+    pub fn to_uuid(&self) -> uuid::Uuid {
+        // The pattern admits exactly the hyphenated form, which `uuid` parses.
+        uuid::Uuid::try_parse(&self.0).unwrap_or_default()
+    }
+}
+
+impl From<uuid::Uuid> for Id {
+    fn from(u: uuid::Uuid) -> Self {
+        Id(u.hyphenated().to_string())
+    }
+}
+
+impl IntoField<Id> for uuid::Uuid {
+    fn into_field(self) -> Result<Id, Error> {
+        Ok(self.into())
+    }
+}
+
+impl Timestamp {
+    /// The current time in UTC, with nanoseconds.
+    pub fn now() -> Self {
+        time::OffsetDateTime::now_utc().into()
+    }
+
+    /// The instant this timestamp denotes.
+    ///
+    /// Fails when the text names no UTC offset (it is then a local time of
+    /// unknown zone: see [`Timestamp::to_primitive_date_time`]), when the
+    /// date does not exist (month 00, 30 February, …), or for a leap second
+    /// (second 60), which `time` cannot represent.
+    pub fn to_offset_date_time(&self) -> Result<time::OffsetDateTime, Error> {
+        let (local, offset) = self.parts()?;
+        let offset = offset.ok_or_else(|| {
+            Error::Conversion("timestamp has no UTC offset; its zone is unknown".into())
+        })?;
+        Ok(local.assume_offset(offset))
+    }
+
+    /// The date and wall-clock time, ignoring any UTC offset.
+    pub fn to_primitive_date_time(&self) -> Result<time::PrimitiveDateTime, Error> {
+        self.parts().map(|(local, _)| local)
+    }
+
+    fn parts(&self) -> Result<(time::PrimitiveDateTime, Option<time::UtcOffset>), Error> {
+        let s = self.0.as_bytes();
+        // The pattern fixes the position of every field read here.
+        let num = |bytes: &[u8], r: std::ops::Range<usize>| -> u32 {
+            bytes
+                .get(r)
+                .unwrap_or_default()
+                .iter()
+                .fold(0, |n, d| n * 10 + u32::from(d.wrapping_sub(b'0')))
+        };
+        let bad = |e: &dyn fmt::Display| Error::Conversion(format!("timestamp: {e}"));
+        let month = time::Month::try_from(num(s, 5..7) as u8).map_err(|e| bad(&e))?;
+        let date = time::Date::from_calendar_date(num(s, 0..4) as i32, month, num(s, 8..10) as u8)
+            .map_err(|e| bad(&e))?;
+        let second = num(s, 17..19);
+        if second == 60 {
+            return Err(Error::Conversion(
+                "timestamp is a leap second, which time::OffsetDateTime cannot hold".into(),
+            ));
+        }
+        let mut rest = s.get(19..).unwrap_or_default();
+        let mut nanos = 0u32;
+        if let Some(fraction) = rest.strip_prefix(b".") {
+            let digits = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
+            nanos = num(fraction, 0..digits.min(9)) * 10u32.pow(9 - digits.min(9) as u32);
+            rest = fraction.get(digits..).unwrap_or_default();
+        }
+        let clock = time::Time::from_hms_nano(
+            num(s, 11..13) as u8,
+            num(s, 14..16) as u8,
+            second as u8,
+            nanos,
+        )
+        .map_err(|e| bad(&e))?;
+        let offset = match rest.first() {
+            None => None,
+            Some(b'Z') => Some(time::UtcOffset::UTC),
+            Some(sign) => {
+                let (h, m) = (num(rest, 1..3) as i8, num(rest, 4..6) as i8);
+                let (h, m) = if *sign == b'-' { (-h, -m) } else { (h, m) };
+                Some(time::UtcOffset::from_hms(h, m, 0).map_err(|e| bad(&e))?)
+            }
+        };
+        Ok((time::PrimitiveDateTime::new(date, clock), offset))
+    }
+}
+
+impl From<time::OffsetDateTime> for Timestamp {
+    fn from(t: time::OffsetDateTime) -> Self {
+        let text = t
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Timestamp(text)
+    }
+}
+
+impl IntoField<Timestamp> for time::OffsetDateTime {
+    fn into_field(self) -> Result<Timestamp, Error> {
+        // RFC 3339 output covers years 0000-9999 only.
+        if !(0..=9999).contains(&self.year()) {
+            return Err(Error::invalid(Violation::new(
+                "pattern",
+                "year outside 0000-9999",
+            )));
+        }
+        Ok(self.into())
+    }
+}
+
+/// A JSON integer exactly as the schema's draft-04 `integer` type admits it:
+/// written without a fraction (any size), kept as written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Integer(Number);
+
+impl Integer {
+    /// Checks that `n` counts as an integer under draft-04 rules.
+    pub fn new(n: Number) -> Result<Self, Violation> {
+        if draft4_integer(&n) {
+            Ok(Integer(n))
+        } else {
+            Err(Violation::new("type", "not an integer"))
+        }
+    }
+
+    /// The value, when it fits an `i64`.
+    pub fn as_i64(&self) -> Option<i64> {
+        self.0.as_i64()
+    }
+
+    /// The value, when it fits a `u64`.
+    pub fn as_u64(&self) -> Option<u64> {
+        self.0.as_u64()
+    }
+
+    /// The JSON number.
+    pub fn as_number(&self) -> &Number {
+        &self.0
+    }
+}
+
+/// Draft-04 `integer`, decided exactly as the jsonschema crate decides it for
+/// a `serde_json::Number`: any i64/u64, and past those the floats whose text
+/// has no fraction (large values are written with an exponent and count as
+/// whole numbers from 2^63 up).
+fn draft4_integer(n: &Number) -> bool {
+    if n.is_i64() || n.is_u64() {
+        return true;
+    }
+    let text = n.to_string();
+    if text.contains(['e', 'E']) {
+        n.as_f64()
+            .is_some_and(|v| v.abs() >= 9_223_372_036_854_775_808.0)
+    } else {
+        !text.contains('.')
+    }
+}
+
+impl fmt::Display for Integer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+macro_rules! integer_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Integer {
+            fn from(v: $t) -> Self {
+                Integer(Number::from(v))
+            }
+        }
+        impl IntoField<Integer> for $t {
+            fn into_field(self) -> Result<Integer, Error> {
+                Ok(self.into())
+            }
+        }
+    )*};
+}
+integer_from!(u8, u16, u32, u64, i8, i16, i32, i64);
+
+impl Serialize for Integer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Integer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = Number::deserialize(d)?;
+        Integer::new(n).map_err(|v| de::Error::custom(v.reason()))
+    }
+}
+
+/// A confidence level: a JSON number from 0 to 1, kept as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Confidence(Number);
+
+impl Confidence {
+    /// Checks that `value` lies in 0..=1.
+    pub fn new(value: f64) -> Result<Self, Violation> {
+        Number::from_f64(value)
+            .ok_or_else(|| Violation::new("type", "not a finite number"))
+            .and_then(Self::from_number)
+    }
+
+    /// Checks that `n` lies in 0..=1.
+    pub fn from_number(n: Number) -> Result<Self, Violation> {
+        match n.as_f64() {
+            Some(v) if v < 0.0 => Err(Violation::new("minimum", "less than 0")),
+            Some(v) if v > 1.0 => Err(Violation::new("maximum", "greater than 1")),
+            Some(_) => Ok(Confidence(n)),
+            None => Err(Violation::new("type", "not a number")),
+        }
+    }
+
+    /// The value as a float.
+    pub fn value(&self) -> f64 {
+        self.0.as_f64().unwrap_or_default()
+    }
+
+    /// The JSON number.
+    pub fn as_number(&self) -> &Number {
+        &self.0
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl TryFrom<f64> for Confidence {
+    type Error = Violation;
+    fn try_from(v: f64) -> Result<Self, Violation> {
+        Confidence::new(v)
+    }
+}
+
+impl IntoField<Confidence> for f64 {
+    fn into_field(self) -> Result<Confidence, Error> {
+        Confidence::new(self).map_err(Error::invalid)
+    }
+}
+
+impl Serialize for Confidence {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Confidence {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = Number::deserialize(d)?;
+        Confidence::from_number(n).map_err(|v| de::Error::custom(v.reason()))
+    }
+}
+
+/// Embedded attachment content: a JSON object or a string.
+///
+/// Objects are read with the same guards as the rest of the input: no
+/// member twice in one object, and no deeper nesting than the decoder's
+/// [`Limits`](crate::Limits) allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// Structured content (for `ContentEncoding` `json`).
+    Object(Map<String, Value>),
+    /// Text content, such as base64.
+    Text(String),
+}
+
+impl From<Map<String, Value>> for Content {
+    fn from(m: Map<String, Value>) -> Self {
+        Content::Object(m)
+    }
+}
+
+impl From<String> for Content {
+    fn from(s: String) -> Self {
+        Content::Text(s)
+    }
+}
+
+impl From<&str> for Content {
+    fn from(s: &str) -> Self {
+        Content::Text(s.to_owned())
+    }
+}
+
+impl IntoField<Content> for &str {
+    fn into_field(self) -> Result<Content, Error> {
+        Ok(self.into())
+    }
+}
+
+impl IntoField<Content> for String {
+    fn into_field(self) -> Result<Content, Error> {
+        Ok(self.into())
+    }
+}
+
+impl IntoField<Content> for Map<String, Value> {
+    fn into_field(self) -> Result<Content, Error> {
+        Ok(self.into())
+    }
+}
+
+impl IntoField<Content> for Value {
+    fn into_field(self) -> Result<Content, Error> {
+        match self {
+            Value::Object(m) => Ok(Content::Object(m)),
+            Value::String(s) => Ok(Content::Text(s)),
+            _ => Err(Error::invalid(Violation::new(
+                "type",
+                "content must be an object or a string",
+            ))),
+        }
+    }
+}
+
+impl Serialize for Content {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Content::Object(m) => m.serialize(s),
+            Content::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Content;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object or a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Content, E> {
+                Ok(Content::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Content, E> {
+                Ok(Content::Text(v))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Content, A::Error> {
+                let budget = crate::json::content_depth_budget();
+                crate::json::object_from(map, budget).map(Content::Object)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,281 @@
+//! The builder, codecs, conversions and errors, as sensor code uses them.
+
+use idmefv2::{
+    codec::{self, Codec},
+    types::{AnalyzerCategory, Category, Content, IncidentType},
+    Analyzer, Attachment, Error, Id, Limits, Message, SerializedMessage, Source, Timestamp,
+    Version,
+};
+use serde_json::json;
+
+fn analyzer() -> idmefv2::types::AnalyzerBuilder {
+    Analyzer::builder("unit-test-analyzer")
+}
+
+#[test]
+fn builder_fills_defaults_and_required_values() {
+    let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let m = Message::builder(analyzer()).build().unwrap();
+    assert_eq!(m.version, Version::V08);
+    assert_eq!(m.id.to_uuid().get_version_num(), 4);
+    let created = m.create_time.to_offset_date_time().unwrap();
+    assert!(created >= before && created <= time::OffsetDateTime::now_utc());
+    assert_eq!(m.analyzer.name, "unit-test-analyzer");
+    // Members are written in the specification's order.
+    let text = String::from_utf8(m.to_vec()).unwrap();
+    let at = |member: &str| text.find(&format!("\"{member}\":")).unwrap();
+    assert!(at("Version") < at("ID") && at("ID") < at("CreateTime"));
+    assert!(at("CreateTime") < at("Analyzer"), "{text}");
+    m.validate().unwrap();
+}
+
+#[test]
+fn builder_reports_every_bad_value_with_its_pointer() {
+    let err = Message::builder(analyzer().ip("999.0.0.1").un_location("paris"))
+        .id("not-a-uuid")
+        .source(Source::builder(Id::new_v4()).ip("10.0.0.1"))
+        .source(Source::builder("also-bad").port(80u16).email("nobody"))
+        .confidence(1.5)
+        .build()
+        .unwrap_err();
+    let Error::Invalid(violations) = &err else {
+        panic!("{err:?}")
+    };
+    let got: Vec<(&str, &str)> = violations
+        .iter()
+        .map(|v| (v.pointer(), v.keyword()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/Analyzer/IP", "pattern"),
+            ("/Analyzer/UnLocation", "pattern"),
+            ("/ID", "pattern"),
+            ("/Source/1/ID", "pattern"),
+            ("/Source/1/Email", "format"),
+            ("/Confidence", "maximum"),
+        ]
+    );
+    // Display names places and reasons, never the values given.
+    let text = err.to_string();
+    assert!(text.contains("/Source/1/Email"), "{text}");
+    for secret in ["999.0.0.1", "paris", "not-a-uuid", "also-bad", "nobody"] {
+        assert!(!text.contains(secret), "{text} echoes {secret}");
+    }
+}
+
+#[test]
+fn list_setters_append_and_ext_values_are_usable() {
+    let m = Message::builder(
+        analyzer()
+            .category(AnalyzerCategory::ExtValue)
+            .ext_category("honeypot-mesh"),
+    )
+    .type_(IncidentType::Cyber)
+    .category(Category::ReconNetwork)
+    .category(Category::OtherExtValue)
+    .ext_category("lab-scanner")
+    .attachment(
+        Attachment::builder("pcap1")
+            .content(json!({"frames": [1, 2, 3]}))
+            .content_type("application/vnd.tcpdump.pcap"),
+    )
+    .build()
+    .unwrap();
+    let v = m.to_value();
+    assert_eq!(v["Category"], json!(["Recon.Network", "Other.ext-value"]));
+    assert_eq!(v["ext-Category"], json!(["lab-scanner"]));
+    assert_eq!(v["Analyzer"]["Category"], json!(["ext-value"]));
+    assert_eq!(v["Attachment"][0]["Content"], json!({"frames": [1, 2, 3]}));
+    m.validate().unwrap();
+}
+
+#[test]
+fn enums_use_the_spec_strings() {
+    assert_eq!(
+        Category::OperationalPolicyViolation.to_string(),
+        "Operational.Policy Violation"
+    );
+    assert_eq!(
+        "Availability.DDoS".parse::<Category>().unwrap(),
+        Category::AvailabilityDDoS
+    );
+    assert!("availability.ddos".parse::<Category>().is_err());
+    assert_eq!(AnalyzerCategory::ALL.len(), 79);
+    for c in Category::ALL {
+        assert_eq!(c.as_str().parse::<Category>().unwrap(), c);
+    }
+}
+
+#[test]
+fn media_types_are_matched_loosely_and_unknown_ones_listed() {
+    let m = Message::builder(analyzer()).build().unwrap();
+    for mt in [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        "text/json",
+    ] {
+        let s = m.serialize(mt).unwrap();
+        assert_eq!(s.content_type, mt);
+        assert_eq!(Message::unserialize(&s).unwrap(), m);
+    }
+    let err = m.serialize("application/cbor").unwrap_err();
+    let Error::UnsupportedMediaType { supported, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(supported.contains(&"application/json".to_string()));
+}
+
+struct Shouting;
+
+impl Codec for Shouting {
+    fn media_type(&self) -> &str {
+        "application/x-idmef-test"
+    }
+    fn encode(&self, message: &Message) -> Result<Vec<u8>, Error> {
+        Ok(message.to_vec().into_iter().rev().collect())
+    }
+    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message, Error> {
+        let forward: Vec<u8> = payload.iter().rev().copied().collect();
+        Message::from_slice_with(&forward, limits)
+    }
+}
+
+#[test]
+fn users_can_register_codecs() {
+    codec::register(Shouting);
+    let m = Message::builder(analyzer()).build().unwrap();
+    let s = m.serialize("application/x-idmef-test").unwrap();
+    assert_eq!(s.payload.first(), Some(&b'}'));
+    assert_eq!(Message::unserialize(&s).unwrap(), m);
+    assert!(codec::supported().contains(&"application/x-idmef-test".to_string()));
+}
+
+#[test]
+fn syntax_errors_give_line_and_column() {
+    let err = Message::unserialize(&SerializedMessage {
+        content_type: "application/json".into(),
+        payload: b"{\n  \"Version\": \"2.D.V08\",\n  \"ID\": }".to_vec(),
+    })
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Syntax {
+                line: 3,
+                column: 9,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn unknown_versions_name_the_supported_ones() {
+    let err = idmefv2::validate(&json!({"Version": "2.D.V99"})).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("2.D.V08") && text.contains("2.D.V09-Dev"),
+        "{text}"
+    );
+    assert_eq!(err.violations()[0].pointer(), "/Version");
+    let err = Message::from_slice(br#"{"Version": "2.D.V99"}"#).unwrap_err();
+    assert!(matches!(err, Error::UnsupportedVersion { .. }), "{err:?}");
+}
+
+#[test]
+fn timestamps_and_ids_keep_their_text_and_convert() {
+    let t = Timestamp::new("2025-06-30T23:59:60.5").unwrap();
+    assert_eq!(t.as_str(), "2025-06-30T23:59:60.5");
+    assert!(t.to_offset_date_time().is_err());
+    let t = Timestamp::new("2025-02-03T04:05:06.7+05:30").unwrap();
+    let odt = t.to_offset_date_time().unwrap();
+    assert_eq!(odt.offset(), time::UtcOffset::from_hms(5, 30, 0).unwrap());
+    assert_eq!(odt.nanosecond(), 700_000_000);
+    assert_eq!(odt.unix_timestamp(), 1_738_535_706);
+    let t = Timestamp::new("2025-03-01T00:00:00-01:15").unwrap();
+    assert_eq!(
+        t.to_offset_date_time().unwrap().offset().whole_minutes(),
+        -75
+    );
+    assert!(Timestamp::new("2025-02-30T00:00:00Z")
+        .unwrap()
+        .to_offset_date_time()
+        .is_err());
+    assert!(Timestamp::new("2025-00-10T00:00:00Z")
+        .unwrap()
+        .to_offset_date_time()
+        .is_err());
+    let no_offset = Timestamp::new("2025-02-03T04:05:06").unwrap();
+    assert_eq!(no_offset.to_primitive_date_time().unwrap().hour(), 4);
+    let from_time: Timestamp = odt.into();
+    assert_eq!(from_time.as_str(), "2025-02-03T04:05:06.7+05:30");
+
+    let upper = Id::new("6BA7B810-9DAD-11D1-80B4-00C04FD430C8").unwrap();
+    assert_eq!(upper.as_str(), "6BA7B810-9DAD-11D1-80B4-00C04FD430C8");
+    let u = upper.to_uuid();
+    assert_eq!(Id::from(u).as_str(), "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+}
+
+#[test]
+fn numbers_keep_their_json_form() {
+    let text = r#"{"Version":"2.D.V08","ID":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","Confidence":1,
+        "CreateTime":"2025-01-01T00:00:00Z","Analyzer":{"Name":"a"},
+        "Source":[{"ID":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","Port":[18446744073709551615,-3]}]}"#;
+    let m: Message = text.parse().unwrap();
+    assert_eq!(
+        m.to_value(),
+        serde_json::from_str::<serde_json::Value>(text).unwrap()
+    );
+    assert!(m.to_string_pretty().contains("\"Confidence\": 1,"));
+}
+
+#[test]
+fn null_arrays_and_duplicates_are_refused() {
+    let base = r#""Version":"2.D.V08","ID":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","CreateTime":"2025-01-01T00:00:00Z""#;
+    let cases = [
+        (
+            format!(r#"{{{base},"Analyzer":{{"Name":"a"}},"Note":null}}"#),
+            "/Note",
+        ),
+        (format!(r#"[{base}]"#), ""),
+        (
+            format!(r#"{{{base},"Analyzer":{{"Name":"a","Name":"b"}}}}"#),
+            "/Analyzer/Name",
+        ),
+        (
+            format!(r#"{{{base},"Analyzer":{{"Name":"a"}},"Type":[{{"Cyber":null}}]}}"#),
+            "/Type/0",
+        ),
+        (
+            format!(
+                r#"{{{base},"Analyzer":{{"Name":"a"}},"Attachment":[{{"Name":"a","Content":{{"k":{{"x":1,"x":2}}}}}}]}}"#
+            ),
+            "/Attachment/0/Content/k/x",
+        ),
+    ];
+    for (text, pointer) in cases {
+        let err = Message::from_slice(text.as_bytes()).unwrap_err();
+        let got: Vec<String> = err
+            .violations()
+            .iter()
+            .map(|v| v.pointer().to_string())
+            .collect();
+        assert!(got.contains(&pointer.to_string()), "{text}: {got:?}");
+    }
+}
+
+#[test]
+fn content_is_an_object_or_a_string() {
+    let a = Attachment::builder("x")
+        .content("aGVsbG8=")
+        .build()
+        .unwrap();
+    assert_eq!(a.content, Some(Content::Text("aGVsbG8=".into())));
+    let err = Attachment::builder("x")
+        .content(json!([1]))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.violations()[0].pointer(), "/Content");
+}
