@@ -70,7 +70,7 @@ pub mod types {
 
 pub use codec::SerializedMessage;
 pub use error::{Error, Violation, Violations};
-pub use message::Limits;
+pub use message::{validate_slice, Limits};
 pub use scalar::{Id, Timestamp};
 pub use types::{Analyzer, Attachment, Message, Sensor, Source, Target};
 pub use validate::{schema, supported_versions, validate};

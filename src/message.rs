@@ -167,3 +167,10 @@ fn explain(bytes: &[u8], limits: &Limits, typed: &serde_json::Error) -> Error {
         }
     }
 }
+
+/// Checks one encoded JSON message without keeping it: the typed decoder's
+/// single pass for the revisions the model speaks, with every failure
+/// explained when the message is refused.
+pub fn validate_slice(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
+    Message::from_slice_with(bytes, limits).map(drop)
+}
