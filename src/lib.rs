@@ -34,6 +34,10 @@
 //!   [`Message::unserialize`], with codecs in [`codec`].
 //! - Untyped validation of any JSON value: [`validate()`], picking the
 //!   schema by the message's `Version`.
+//! - The specification's rules beyond the schema: [`Message::validate_strict`]
+//!   and [`validate_strict_value`], described in [`strict`].
+//! - IDMEF paths (`Source(0).IP`): [`Path`], with [`Message::get`] and
+//!   [`Message::set`].
 //! - Errors: one [`Error`] type; schema failures are [`Violation`]s, each
 //!   with the JSON pointer of the offending value. Their `Display` never
 //!   repeats the value.
@@ -52,8 +56,11 @@ pub mod codec;
 mod error;
 mod json;
 mod message;
+mod path;
 mod pattern;
 mod scalar;
+pub mod strict;
+mod table;
 mod validate;
 mod version;
 
@@ -71,7 +78,9 @@ pub mod types {
 pub use codec::SerializedMessage;
 pub use error::{Error, Violation, Violations};
 pub use message::{validate_slice, Limits};
+pub use path::Path;
 pub use scalar::{Id, Timestamp};
+pub use strict::validate_strict_value;
 pub use types::{Analyzer, Attachment, Message, Sensor, Source, Target};
 pub use validate::{schema, supported_versions, validate};
 pub use version::Version;
