@@ -33,7 +33,11 @@
 //!   [`Message::to_vec`]; by media type: [`Message::serialize`] and
 //!   [`Message::unserialize`], with codecs in [`codec`].
 //! - Untyped validation of any JSON value: [`validate()`], picking the
-//!   schema by the message's `Version`.
+//!   schema by the message's `Version`; every draft from `2.D.V02` on is
+//!   checked by its own schema ([`supported_versions`]).
+//! - Older drafts: [`upgrade`] carries a `2.D.V02`…`2.D.V07` message
+//!   forward to a typed `2.D.V08` [`Message`], with a report of every
+//!   change it made.
 //! - Errors: one [`Error`] type; schema failures are [`Violation`]s, each
 //!   with the JSON pointer of the offending value. Their `Display` never
 //!   repeats the value.
@@ -54,6 +58,7 @@ mod json;
 mod message;
 mod pattern;
 mod scalar;
+pub mod upgrade;
 mod validate;
 mod version;
 
