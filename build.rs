@@ -38,7 +38,7 @@ const HAND_WRITTEN: [(&str, &str); 15] = [
 /// Required message fields that the builder fills in when not given.
 const BUILDER_DEFAULTS: [(&str, &str, &str); 3] = [
     ("Message", "Version", "crate::Version::default()"),
-    ("Message", "ID", "crate::scalar::Id::new_v4()"),
+    ("Message", "ID", "crate::scalar::Id::generate()"),
     ("Message", "CreateTime", "crate::scalar::Timestamp::now()"),
 ];
 

@@ -143,6 +143,24 @@ pub enum Error {
         /// The versions this crate validates.
         supported: Vec<&'static str>,
     },
+    /// The message is valid under the older draft its `Version` names, but
+    /// the typed model holds `2.D.V08` and `2.D.V09-Dev` only; convert it
+    /// with [`upgrade`](crate::upgrade::upgrade).
+    #[error("valid {version} message; the typed model holds 2.D.V08 and 2.D.V09-Dev only, convert it with idmefv2::upgrade::upgrade")]
+    OlderDraft {
+        /// The message's `Version`.
+        version: String,
+    },
+    /// A message could not be carried forward to a later draft.
+    #[error("cannot upgrade from {from} to {to}: {violations}")]
+    Upgrade {
+        /// The draft of the message.
+        from: String,
+        /// The draft asked for.
+        to: &'static str,
+        /// What stands in the way, each with its pointer.
+        violations: Violations,
+    },
     /// An object has the same member twice; readers could disagree on which
     /// one counts, so such input is refused.
     #[error("{pointer}: member appears twice in one object")]
@@ -202,6 +220,8 @@ impl Error {
                 let pointer = if found.is_some() { "/Version" } else { "" };
                 vec![at("Version", pointer, self.to_string())]
             }
+            Error::OlderDraft { .. } => vec![at("Version", "/Version", self.to_string())],
+            Error::Upgrade { violations, .. } => violations.0.clone(),
             Error::DuplicateKey { pointer } => {
                 vec![at("duplicate", pointer, "member appears twice".into())]
             }

@@ -14,7 +14,7 @@
 //! let message = Message::builder(Analyzer::builder("edge-ids").ip("192.0.2.10"))
 //!     .category(Category::ReconNetwork)
 //!     .description("Port scan from a single host")
-//!     .source(Source::builder(idmefv2::Id::new_v4()).ip("198.51.100.7").port(4444u16))
+//!     .source(Source::builder(idmefv2::Id::generate()).ip("198.51.100.7").port(4444u16))
 //!     .build()?;
 //!
 //! let encoded = message.serialize("application/json")?;
@@ -33,11 +33,15 @@
 //!   [`Message::to_vec`]; by media type: [`Message::serialize`] and
 //!   [`Message::unserialize`], with codecs in [`codec`].
 //! - Untyped validation of any JSON value: [`validate()`], picking the
-//!   schema by the message's `Version`.
+//!   schema by the message's `Version`; every draft from `2.D.V02` on is
+//!   checked by its own schema ([`supported_versions`]).
 //! - The specification's rules beyond the schema: [`Message::validate_strict`]
 //!   and [`validate_strict_value`], described in [`strict`].
 //! - IDMEF paths (`Source(0).IP`): [`Path`], with [`Message::get`] and
 //!   [`Message::set`].
+//! - Older drafts: [`upgrade`] carries a `2.D.V02`…`2.D.V07` message
+//!   forward to a typed `2.D.V08` [`Message`], with a report of every
+//!   change it made.
 //! - Errors: one [`Error`] type; schema failures are [`Violation`]s, each
 //!   with the JSON pointer of the offending value. Their `Display` never
 //!   repeats the value.
@@ -61,6 +65,7 @@ mod pattern;
 mod scalar;
 pub mod strict;
 mod table;
+pub mod upgrade;
 mod validate;
 mod version;
 

@@ -33,7 +33,7 @@ impl Limits {
     /// Default for [`Limits::max_depth`]: 64 levels.
     pub const DEFAULT_MAX_DEPTH: usize = 64;
     /// Levels the message structure itself uses above attachment content.
-    const STRUCTURE_DEPTH: usize = 3;
+    pub(crate) const STRUCTURE_DEPTH: usize = 3;
 
     /// These limits with another byte limit.
     #[must_use]
@@ -65,6 +65,9 @@ impl Message {
     /// A message that decodes is valid: the typed model checks every rule of
     /// the schema while reading, in one pass. When the input is refused, it
     /// is examined again to report every failure with its JSON pointer.
+    ///
+    /// A valid message of a draft older than `2.D.V08` is refused with
+    /// [`Error::OlderDraft`]; [`upgrade`](crate::upgrade::upgrade) converts it.
     pub fn from_slice(bytes: &[u8]) -> Result<Message, Error> {
         Self::from_slice_with(bytes, &Limits::default())
     }
@@ -158,6 +161,9 @@ fn explain(bytes: &[u8], limits: &Limits, typed: &serde_json::Error) -> Error {
     };
     match validate::validate(&value) {
         Err(e) => e,
+        Ok(()) if !is_typed(&value) => Error::OlderDraft {
+            version: value["Version"].as_str().unwrap_or_default().to_string(),
+        },
         // Only reachable if the typed model and the schema disagree, which
         // the conformance suite rules out; report what the model said.
         Ok(()) => {
@@ -168,9 +174,32 @@ fn explain(bytes: &[u8], limits: &Limits, typed: &serde_json::Error) -> Error {
     }
 }
 
-/// Checks one encoded JSON message without keeping it: the typed decoder's
-/// single pass for the revisions the model speaks, with every failure
-/// explained when the message is refused.
+/// Whether the message names a revision the typed model holds.
+fn is_typed(value: &serde_json::Value) -> bool {
+    value
+        .get("Version")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|v| v.parse::<crate::Version>().is_ok())
+}
+
+/// Checks one encoded JSON message of any supported draft without keeping
+/// it.
+///
+/// For `2.D.V08` and `2.D.V09-Dev` this is the typed decoder's single pass;
+/// a message of an older draft (see [`supported_versions`](crate::supported_versions))
+/// is read as guarded untyped JSON and checked against its own draft's
+/// schema. Every failure is explained when the message is refused.
+///
+/// ```
+/// let v04 = br#"{"Version": "2.D.V04", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+///     "CreateTime": "2021-05-01T10:00:00Z", "Status": "Event",
+///     "Analyzer": {"Name": "ids", "IP": "192.0.2.1"}}"#;
+/// idmefv2::validate_slice(v04, &idmefv2::Limits::default())?;
+/// # Ok::<(), idmefv2::Error>(())
+/// ```
 pub fn validate_slice(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
-    Message::from_slice_with(bytes, limits).map(drop)
+    match Message::from_slice_with(bytes, limits) {
+        Ok(_) | Err(Error::OlderDraft { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
 }

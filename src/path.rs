@@ -343,6 +343,15 @@ impl Message {
     pub fn set(&mut self, path: &Path, value: impl Into<Value>) -> Result<(), Error> {
         let mut root = self.to_value();
         let pointer = place(&mut root, path, value.into())?;
+        // The typed model holds only its own revisions; an older draft's
+        // schema would explain the refusal in terms of the wrong revision.
+        if let Some(Err(e)) = root
+            .get("Version")
+            .and_then(Value::as_str)
+            .map(str::parse::<crate::Version>)
+        {
+            return Err(Error::invalid(e.at("/Version")));
+        }
         match Message::deserialize(&root) {
             Ok(message) => {
                 *self = message;

@@ -231,6 +231,16 @@ fn is_uri(s: &str) -> bool {
 }
 
 impl Id {
+    /// A fresh UUID for a new message or entity, in lowercase.
+    ///
+    /// It is a version 7 UUID (RFC 9562): a millisecond timestamp followed
+    /// by random bits, so IDs sort by creation time. The IDMEFv2
+    /// specification advises against generating version 4 (purely random)
+    /// UUIDs; use [`Id::new_v4`] only where that is what a peer expects.
+    pub fn generate() -> Self {
+        Id(uuid::Uuid::now_v7().hyphenated().to_string())
+    }
+
     /// A fresh random (version 4) UUID, in lowercase.
     pub fn new_v4() -> Self {
         Id(uuid::Uuid::new_v4().hyphenated().to_string())

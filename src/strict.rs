@@ -16,7 +16,7 @@
 //!
 //! # fn main() -> Result<(), idmefv2::Error> {
 //! let message = Message::builder(Analyzer::builder("edge-ids"))
-//!     .source(Source::builder(idmefv2::Id::new_v4()).port(0u16).attachment("pcap"))
+//!     .source(Source::builder(idmefv2::Id::generate()).port(0u16).attachment("pcap"))
 //!     .build()?;
 //! message.validate()?; // the schema is satisfied
 //! let error = message.validate_strict().unwrap_err();

@@ -23,7 +23,19 @@ macro_rules! schemas {
     };
 }
 
-static SCHEMAS: [Schema; 2] = schemas!["2.D.V08", "2.D.V09-Dev"];
+/// Every draft this crate checks, oldest first. The typed model holds the
+/// last two; the older ones are checked as untyped JSON and can be carried
+/// forward with [`crate::upgrade`].
+static SCHEMAS: [Schema; 8] = schemas![
+    "2.D.V02",
+    "2.D.V03",
+    "2.D.V04",
+    "2.D.V05",
+    "2.D.V06",
+    "2.D.V07",
+    "2.D.V08",
+    "2.D.V09-Dev",
+];
 
 impl Schema {
     fn validator(&self) -> &jsonschema::Validator {
@@ -43,7 +55,10 @@ fn find(version: &str) -> Option<&'static Schema> {
     SCHEMAS.iter().find(|s| s.version == version)
 }
 
-/// The `Version` values whose schema this crate embeds, oldest first.
+/// The `Version` values whose schema this crate embeds, oldest first: every
+/// draft from `2.D.V02` on. Only `2.D.V08` and `2.D.V09-Dev` have a typed
+/// model ([`crate::Version`]); messages of the older drafts are validated
+/// here and converted with [`crate::upgrade`].
 pub fn supported_versions() -> Vec<&'static str> {
     SCHEMAS.iter().map(|s| s.version).collect()
 }
@@ -55,6 +70,9 @@ pub fn schema(version: &str) -> Option<&'static str> {
 
 /// Checks `message` against the schema of the revision named by its
 /// `Version` member and returns every failure.
+///
+/// Every draft in [`supported_versions`] is checked by its own schema, so a
+/// `2.D.V04` message is judged by the `2.D.V04` rules.
 ///
 /// A message without `Version` (or that is not an object) is checked against
 /// the latest stable schema, which reports what is missing. A `Version` this

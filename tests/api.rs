@@ -17,7 +17,7 @@ fn builder_fills_defaults_and_required_values() {
     let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
     let m = Message::builder(analyzer()).build().unwrap();
     assert_eq!(m.version, Version::V08);
-    assert_eq!(m.id.to_uuid().get_version_num(), 4);
+    assert_eq!(m.id.to_uuid().get_version_num(), 7);
     let created = m.create_time.to_offset_date_time().unwrap();
     assert!(created >= before && created <= time::OffsetDateTime::now_utc());
     assert_eq!(m.analyzer.name, "unit-test-analyzer");
@@ -33,7 +33,7 @@ fn builder_fills_defaults_and_required_values() {
 fn builder_reports_every_bad_value_with_its_pointer() {
     let err = Message::builder(analyzer().ip("999.0.0.1").un_location("paris"))
         .id("not-a-uuid")
-        .source(Source::builder(Id::new_v4()).ip("10.0.0.1"))
+        .source(Source::builder(Id::generate()).ip("10.0.0.1"))
         .source(Source::builder("also-bad").port(80u16).email("nobody"))
         .confidence(1.5)
         .build()
