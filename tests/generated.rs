@@ -21,10 +21,7 @@ fn generated_model_matches_the_reviewed_copy() {
             .lines()
             .zip(GENERATED.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(
-                || reviewed.lines().count().min(GENERATED.lines().count()),
-                |i| i,
-            );
+            .unwrap_or_else(|| reviewed.lines().count().min(GENERATED.lines().count()));
         panic!(
             "generated model differs from tests/golden/model.rs.golden from line {}; \
              review and refresh with UPDATE_GOLDEN=1 cargo test --test generated",
