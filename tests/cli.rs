@@ -635,3 +635,26 @@ fn readme_examples_are_what_the_tool_prints() {
     ]);
     assert_eq!(run.stdout, json_line);
 }
+
+#[test]
+fn an_unclosed_message_running_to_the_end_is_named_as_such() {
+    let limit = idmefv2::Limits::default().max_bytes;
+    let text = format!(
+        "{}\n{{\"Version\": \"2.D.V08\", \"Note\": [{}",
+        compact(MINIMAL),
+        "1, ".repeat(limit / 3 + 1)
+    );
+    let file = Temp::new("open.json", text.as_bytes());
+    let run = idmefv2(&["validate", file.path()]);
+    assert_eq!(run.code, 1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    let prefix = format!("{}:2: (message): message of ", file.path());
+    assert!(lines[0].starts_with(&prefix), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with("; the input ends before this message is closed"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1], "1 valid, 1 invalid");
+}

@@ -55,12 +55,18 @@ pub fn check(
 ) -> Result<Message, Failure> {
     let bytes = match item.body {
         Body::Bytes(bytes) => bytes,
-        Body::TooLarge { size } => {
+        Body::TooLarge { size, unclosed } => {
             let error = Error::TooLarge {
                 size,
                 limit: limits.max_bytes,
             };
-            return Err(Failure::from_error(&error, None));
+            let mut failure = Failure::from_error(&error, None);
+            if unclosed {
+                for (_, reason) in &mut failure.errors {
+                    reason.push_str("; the input ends before this message is closed");
+                }
+            }
+            return Err(failure);
         }
     };
     match decode(&bytes) {

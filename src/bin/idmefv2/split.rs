@@ -37,6 +37,9 @@ pub enum Body {
     TooLarge {
         /// Length of the message in bytes.
         size: usize,
+        /// Whether the input ended inside the message (an array, object or
+        /// string left open), which is then the likelier fault.
+        unclosed: bool,
     },
 }
 
@@ -98,10 +101,10 @@ impl Current {
         }
     }
 
-    fn finish(&mut self, start: Pos) -> Item {
+    fn finish(&mut self, start: Pos, unclosed: bool) -> Item {
         let size = std::mem::take(&mut self.size);
         let body = if size > self.limit {
-            Body::TooLarge { size }
+            Body::TooLarge { size, unclosed }
         } else {
             Body::Bytes(std::mem::take(&mut self.buf))
         };
@@ -153,7 +156,10 @@ impl<R: BufRead> Splitter<R> {
             if chunk.is_empty() {
                 return Ok(match state {
                     State::Between => None,
-                    _ => Some(self.current.finish(first)),
+                    State::Word => Some(self.current.finish(first, false)),
+                    State::Nested { .. } | State::String { .. } => {
+                        Some(self.current.finish(first, true))
+                    }
                 });
             }
             let mut start = 0;
@@ -237,7 +243,7 @@ impl<R: BufRead> Splitter<R> {
             self.pos.advance(&chunk[start..taken]);
             self.reader.consume(taken);
             if end.is_some() {
-                return Ok(Some(self.current.finish(first)));
+                return Ok(Some(self.current.finish(first, false)));
             }
         }
     }
@@ -254,7 +260,10 @@ impl<R: BufRead> Splitter<R> {
         };
         if let Body::Bytes(bytes) = &mut item.body {
             if bytes.len() > limit {
-                item.body = Body::TooLarge { size: bytes.len() };
+                item.body = Body::TooLarge {
+                    size: bytes.len(),
+                    unclosed: false,
+                };
             }
         }
         Ok(Some(item))
@@ -296,7 +305,7 @@ impl<R: BufRead> Splitter<R> {
                 current.size = 0;
                 continue;
             }
-            return Ok(Some(current.finish(first)));
+            return Ok(Some(current.finish(first, false)));
         }
     }
 }
@@ -320,7 +329,11 @@ mod tests {
             .iter()
             .map(|i| match &i.body {
                 Body::Bytes(b) => (i.line, i.column, String::from_utf8_lossy(b).into_owned()),
-                Body::TooLarge { size } => (i.line, i.column, format!("<{size}>")),
+                Body::TooLarge { size, unclosed } => (
+                    i.line,
+                    i.column,
+                    format!("<{size}{}>", ["", " open"][*unclosed as usize]),
+                ),
             })
             .collect()
     }
@@ -365,6 +378,17 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn oversized_text_left_open_at_the_end_says_so() {
+        let items = split(b"{} {\"a\": [1, 2, 3, 4, 5, 6]", Framing::Json, 10, 4);
+        assert_eq!(
+            texts(&items),
+            [(1, 1, "{}".to_string()), (1, 4, "<24 open>".to_string())]
+        );
+        let items = split(b"12345678901", Framing::Json, 10, 4);
+        assert_eq!(texts(&items), [(1, 1, "<11>".to_string())]);
     }
 
     #[test]
