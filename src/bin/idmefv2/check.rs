@@ -1,0 +1,157 @@
+//! Checking one message cut from a stream, and reporting the outcome.
+
+use std::io::{self, Write};
+
+use idmefv2::{Error, Limits, Message};
+use serde::{Deserialize, Serialize};
+
+use crate::split::{Body, Item};
+
+/// Why a message was refused: its `Version` (when it could be read) and
+/// every failure as (pointer, reason).
+#[derive(Debug)]
+pub struct Failure {
+    pub version: Option<String>,
+    pub errors: Vec<(String, String)>,
+}
+
+impl Failure {
+    /// The failures of `error`, with the version of the message if known.
+    pub fn from_error(error: &Error, version: Option<String>) -> Self {
+        Failure {
+            version,
+            errors: error
+                .violations()
+                .into_iter()
+                .map(|v| (v.pointer().to_string(), v.reason().to_string()))
+                .collect(),
+        }
+    }
+
+    /// One `SOURCE:LINE: POINTER: REASON` line per failure; the whole
+    /// message is shown as `(message)`.
+    pub fn write_text(&self, out: &mut impl Write, source: &str, line: usize) -> io::Result<()> {
+        for (pointer, reason) in &self.errors {
+            let pointer = if pointer.is_empty() {
+                "(message)"
+            } else {
+                pointer
+            };
+            writeln!(out, "{source}:{line}: {pointer}: {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Decodes `item` with `decode`, turning every refusal into a [`Failure`]
+/// whose positions are those of the whole stream.
+///
+/// Valid messages cost one decoding pass; the `Version` of a refused one is
+/// read only then.
+pub fn check(
+    item: Item,
+    limits: &Limits,
+    decode: impl FnOnce(&[u8]) -> Result<Message, Error>,
+) -> Result<Message, Failure> {
+    let bytes = match item.body {
+        Body::Bytes(bytes) => bytes,
+        Body::TooLarge { size, unclosed } => {
+            let error = Error::TooLarge {
+                size,
+                limit: limits.max_bytes,
+            };
+            let mut failure = Failure::from_error(&error, None);
+            if unclosed {
+                for (_, reason) in &mut failure.errors {
+                    reason.push_str("; the input ends before this message is closed");
+                }
+            }
+            return Err(failure);
+        }
+    };
+    match decode(&bytes) {
+        Ok(message) => Ok(message),
+        Err(Error::Syntax {
+            line,
+            column,
+            reason,
+        }) => {
+            // Positions within the message, moved to where it starts.
+            let column = if line <= 1 {
+                column + item.column - 1
+            } else {
+                column
+            };
+            let error = Error::Syntax {
+                line: line.max(1) + item.line - 1,
+                column,
+                reason,
+            };
+            Err(Failure::from_error(&error, None))
+        }
+        Err(error) => Err(Failure::from_error(&error, version_of(&bytes))),
+    }
+}
+
+/// The `Version` text of a refused message, if it is an object with a
+/// string `Version`.
+fn version_of(bytes: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(rename = "Version")]
+        version: Option<serde_json::Value>,
+    }
+    match serde_json::from_slice::<Head>(bytes) {
+        Ok(Head {
+            version: Some(serde_json::Value::String(v)),
+        }) => Some(v),
+        _ => None,
+    }
+}
+
+/// One line of `validate --format json`.
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    source: &'a str,
+    index: usize,
+    line: usize,
+    valid: bool,
+    version: Option<&'a str>,
+    errors: Vec<JsonError<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonError<'a> {
+    path: &'a str,
+    message: &'a str,
+}
+
+impl<'a> JsonReport<'a> {
+    pub fn new(
+        source: &'a str,
+        index: usize,
+        line: usize,
+        checked: &'a Result<Message, Failure>,
+    ) -> Self {
+        let (valid, version, errors) = match checked {
+            Ok(message) => (true, Some(message.version.as_str()), Vec::new()),
+            Err(failure) => (
+                false,
+                failure.version.as_deref(),
+                failure
+                    .errors
+                    .iter()
+                    .map(|(path, message)| JsonError { path, message })
+                    .collect(),
+            ),
+        };
+        JsonReport {
+            source,
+            index,
+            line,
+            valid,
+            version,
+            errors,
+        }
+    }
+}

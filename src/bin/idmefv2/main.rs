@@ -1,0 +1,427 @@
+//! `idmefv2`: validate, convert and produce IDMEFv2 messages from the shell.
+//!
+//! Exit status: 0 when every message is valid, 1 when any is invalid, 2 for
+//! a usage or I/O error.
+
+mod check;
+mod pretty;
+mod split;
+
+use std::{
+    fs::File,
+    io::{self, BufRead, BufReader, Write},
+    path::PathBuf,
+    process::ExitCode,
+};
+
+use clap::{error::ErrorKind, CommandFactory, Parser, Subcommand, ValueEnum};
+use idmefv2::{
+    codec,
+    types::{Category, Priority},
+    Analyzer, Id, Limits, Message, Source, Target, Version,
+};
+
+use check::Failure;
+use split::{Framing, Splitter};
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  idmefv2 validate fixtures/valid/*.json
+  idmefv2 validate --ndjson --format json alerts.ndjson
+  some-sensor | idmefv2 validate --quiet -
+
+Text output is one line per error, SOURCE:LINE: POINTER: REASON, then
+\"N valid, M invalid\". JSON output is one object per message:
+  {\"source\":\"a.json\",\"index\":0,\"line\":1,\"valid\":false,\"version\":\"2.D.V08\",
+   \"errors\":[{\"path\":\"/ID\",\"message\":\"...\"}]}
+
+Exit status: 0 all valid, 1 some invalid, 2 usage or I/O error.";
+
+const EXAMPLE_EXAMPLES: &str = "\
+Examples:
+  idmefv2 example
+  idmefv2 example --version 2.D.V09-Dev > alert.json";
+
+const SCHEMA_EXAMPLES: &str = "\
+Examples:
+  idmefv2 schema > idmefv2-2.D.V08.json
+  idmefv2 schema --version 2.D.V09-Dev";
+
+const CONVERT_EXAMPLES: &str = "\
+Examples:
+  idmefv2 convert alert.json > alert.min.json
+  idmefv2 convert --pretty --to text/json alerts.json
+  cat alerts.ndjson | idmefv2 convert --pretty
+
+Invalid messages are reported on stderr (as `validate` does) and not
+written; the exit status is then 1.";
+
+/// Validate, convert and produce IDMEFv2 messages.
+#[derive(Parser)]
+#[command(name = "idmefv2", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check messages against the IDMEFv2 schema of their Version.
+    #[command(after_help = VALIDATE_EXAMPLES)]
+    Validate {
+        /// One message per non-empty line (a broken line does not stop the
+        /// check of the lines after it).
+        #[arg(long)]
+        ndjson: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Print only the summary line (text format).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Files holding one or more messages; none or `-` reads standard
+        /// input.
+        paths: Vec<PathBuf>,
+    },
+    /// Print a valid example message with a fresh ID and the current time.
+    #[command(after_help = EXAMPLE_EXAMPLES)]
+    Example {
+        /// Version of the format to use.
+        #[arg(long, value_name = "V", default_value = "2.D.V08", value_parser = parse_version)]
+        version: Version,
+    },
+    /// Print the JSON schema this tool validates against.
+    #[command(after_help = SCHEMA_EXAMPLES)]
+    Schema {
+        /// Version of the format whose schema to print.
+        #[arg(long, value_name = "V", default_value = "2.D.V08", value_parser = parse_schema_version)]
+        version: &'static str,
+    },
+    /// Decode, validate and re-encode messages by media type.
+    #[command(after_help = CONVERT_EXAMPLES)]
+    Convert {
+        /// Media type of the input.
+        #[arg(long, value_name = "MEDIA_TYPE", default_value = "application/json")]
+        from: String,
+        /// Media type of the output.
+        #[arg(long, value_name = "MEDIA_TYPE", default_value = "application/json")]
+        to: String,
+        /// Indent the output (JSON output only); otherwise one message per
+        /// line.
+        #[arg(long)]
+        pretty: bool,
+        /// Files holding one or more messages; none or `-` reads standard
+        /// input.
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One line per error, then a summary.
+    Text,
+    /// One JSON object per message.
+    Json,
+}
+
+fn parse_version(text: &str) -> Result<Version, String> {
+    Version::ALL
+        .into_iter()
+        .find(|v| v.as_str() == text)
+        .ok_or_else(|| {
+            let all: Vec<&str> = Version::ALL.iter().map(|v| v.as_str()).collect();
+            format!("unknown version; supported: {}", all.join(", "))
+        })
+}
+
+fn parse_schema_version(text: &str) -> Result<&'static str, String> {
+    let all = idmefv2::supported_versions();
+    all.iter()
+        .copied()
+        .find(|v| *v == text)
+        .ok_or_else(|| format!("unknown version; supported: {}", all.join(", ")))
+}
+
+/// Why the tool stopped or what it ran into, for the exit status.
+#[derive(Default)]
+struct Status {
+    invalid: usize,
+    valid: usize,
+    io_error: bool,
+}
+
+impl Status {
+    fn exit_code(&self) -> ExitCode {
+        if self.io_error {
+            ExitCode::from(2)
+        } else if self.invalid > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate {
+            ndjson,
+            format,
+            quiet,
+            paths,
+        } => {
+            if quiet && format == Format::Json {
+                let mut cli = Cli::command();
+                cli.build();
+                let mut command = match cli.find_subcommand("validate").cloned() {
+                    Some(validate) => validate,
+                    None => cli,
+                };
+                command
+                    .error(
+                        ErrorKind::ArgumentConflict,
+                        "--quiet applies to the text format only",
+                    )
+                    .exit();
+            }
+            validate(&paths, ndjson, format, quiet)
+        }
+        Command::Example { version } => example(version),
+        Command::Schema { version } => schema(version),
+        Command::Convert {
+            from,
+            to,
+            pretty,
+            paths,
+        } => convert(&paths, &from, &to, pretty),
+    };
+    match result {
+        Ok(code) => code,
+        // A closed pipe (`| head`) is the reader's choice, not a failure
+        // to report.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("idmefv2: standard output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The inputs named on the command line: `-` (or none) is standard input.
+fn sources(paths: &[PathBuf]) -> Vec<Option<&PathBuf>> {
+    if paths.is_empty() {
+        vec![None]
+    } else {
+        paths
+            .iter()
+            .map(|p| (p.as_os_str() != "-").then_some(p))
+            .collect()
+    }
+}
+
+/// Opens one input; `None` is standard input.
+fn open(path: Option<&PathBuf>) -> io::Result<Box<dyn BufRead>> {
+    const CHUNK: usize = 64 * 1024;
+    Ok(match path {
+        None => Box::new(BufReader::with_capacity(CHUNK, io::stdin().lock())),
+        Some(p) => Box::new(BufReader::with_capacity(CHUNK, File::open(p)?)),
+    })
+}
+
+fn name(path: Option<&PathBuf>) -> String {
+    path.map_or_else(|| "-".to_string(), |p| p.to_string_lossy().into_owned())
+}
+
+/// Runs `each` on every message of every source, reporting I/O errors on
+/// stderr (naming the source) and going on with the next source.
+fn for_each_message(
+    paths: &[PathBuf],
+    framing: Framing,
+    limits: &Limits,
+    status: &mut Status,
+    mut each: impl FnMut(&str, usize, split::Item) -> io::Result<()>,
+) -> io::Result<()> {
+    for path in sources(paths) {
+        let source = name(path);
+        let mut splitter = match open(path) {
+            Ok(reader) => Splitter::new(reader, framing, limits.max_bytes),
+            Err(e) => {
+                eprintln!("idmefv2: {source}: {e}");
+                status.io_error = true;
+                continue;
+            }
+        };
+        let mut index = 0;
+        loop {
+            match splitter.next_item() {
+                Ok(Some(item)) => {
+                    each(&source, index, item)?;
+                    index += 1;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    eprintln!("idmefv2: {source}: {e}");
+                    status.io_error = true;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate(paths: &[PathBuf], ndjson: bool, format: Format, quiet: bool) -> io::Result<ExitCode> {
+    let limits = Limits::default();
+    let framing = if ndjson {
+        Framing::Lines
+    } else {
+        Framing::Json
+    };
+    let mut status = Status::default();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut counts = (0, 0);
+    for_each_message(
+        paths,
+        framing,
+        &limits,
+        &mut status,
+        |source, index, item| {
+            let line = item.line;
+            let checked = check::check(item, &limits, |bytes| {
+                Message::from_slice_with(bytes, &limits)
+            });
+            match &checked {
+                Ok(_) => counts.0 += 1,
+                Err(_) => counts.1 += 1,
+            }
+            match format {
+                Format::Json => {
+                    let report = check::JsonReport::new(source, index, line, &checked);
+                    serde_json::to_writer(&mut out, &report)?;
+                    out.write_all(b"\n")
+                }
+                Format::Text if quiet => Ok(()),
+                Format::Text => match &checked {
+                    Ok(_) => Ok(()),
+                    Err(failure) => failure.write_text(&mut out, source, line),
+                },
+            }
+        },
+    )?;
+    (status.valid, status.invalid) = counts;
+    if format == Format::Text {
+        writeln!(out, "{} valid, {} invalid", status.valid, status.invalid)?;
+    }
+    out.flush()?;
+    Ok(status.exit_code())
+}
+
+fn convert(paths: &[PathBuf], from: &str, to: &str, pretty: bool) -> io::Result<ExitCode> {
+    let usage = |e: &dyn std::fmt::Display| {
+        eprintln!("idmefv2: {e}");
+        Ok(ExitCode::from(2))
+    };
+    let decoder = match codec::find(from) {
+        Ok(c) => c,
+        Err(e) => return usage(&e),
+    };
+    let encoder = match codec::find(to) {
+        Ok(c) => c,
+        Err(e) => return usage(&e),
+    };
+    if pretty && !pretty::is_json(encoder.media_type()) {
+        return usage(&format!(
+            "--pretty indents JSON output only, not {}",
+            encoder.media_type()
+        ));
+    }
+    let limits = Limits::default();
+    let mut status = Status::default();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let stderr = io::stderr();
+    let mut counts = (0, 0);
+    for_each_message(
+        paths,
+        Framing::Json,
+        &limits,
+        &mut status,
+        |source, _index, item| {
+            let line = item.line;
+            let checked = check::check(item, &limits, |bytes| decoder.decode(bytes, &limits))
+                .and_then(|message| {
+                    encoder
+                        .encode(&message)
+                        .map_err(|e| Failure::from_error(&e, None))
+                });
+            match checked {
+                Ok(encoded) => {
+                    counts.0 += 1;
+                    if pretty {
+                        out.write_all(&pretty::indent(&encoded))?;
+                    } else {
+                        out.write_all(&encoded)?;
+                    }
+                    out.write_all(b"\n")
+                }
+                Err(failure) => {
+                    counts.1 += 1;
+                    failure.write_text(&mut stderr.lock(), source, line)
+                }
+            }
+        },
+    )?;
+    (status.valid, status.invalid) = counts;
+    out.flush()?;
+    Ok(status.exit_code())
+}
+
+fn example(version: Version) -> io::Result<ExitCode> {
+    let built = Message::builder(
+        Analyzer::builder("example-ids")
+            .hostname("ids.example.org")
+            .ip("192.0.2.10")
+            .model("idmefv2 example"),
+    )
+    .version(version)
+    .description("Login attempts as root from an outside address")
+    .category(Category::AccessUnauthorized)
+    .priority(Priority::Medium)
+    .source(
+        Source::builder(Id::new_v4())
+            .ip("198.51.100.23")
+            .port(4242u16),
+    )
+    .target(
+        Target::builder(Id::new_v4())
+            .hostname("bastion.example.org")
+            .port(22u16),
+    )
+    .build();
+    match built {
+        Ok(message) => {
+            let mut out = io::stdout().lock();
+            writeln!(out, "{}", message.to_string_pretty())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        // Only reachable if the fixed values above stopped being valid.
+        Err(e) => {
+            eprintln!("idmefv2: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn schema(version: &str) -> io::Result<ExitCode> {
+    let Some(text) = idmefv2::schema(version) else {
+        eprintln!("idmefv2: no schema for version {version}");
+        return Ok(ExitCode::from(2));
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

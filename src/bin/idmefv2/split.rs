@@ -1,0 +1,419 @@
+//! Cutting an input stream into messages without reading it whole.
+//!
+//! Two framings: a sequence of JSON texts separated by optional whitespace
+//! ([`Framing::Json`]), and one message per non-empty line
+//! ([`Framing::Lines`]). Either way only the current message's bytes are
+//! held, and a message longer than the byte limit is skipped over (its
+//! size still counted) instead of being buffered.
+
+use std::io::{self, BufRead};
+
+/// How messages are delimited in a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// JSON texts one after another, whitespace between them optional.
+    Json,
+    /// One message per line; blank lines are skipped.
+    Lines,
+}
+
+/// One message cut from a stream.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Item {
+    /// 1-based line of the message's first byte.
+    pub line: usize,
+    /// 1-based column (in bytes) of the message's first byte.
+    pub column: usize,
+    /// The message, or how long it was when it went over the limit.
+    pub body: Body,
+}
+
+/// The bytes of a message, unless there were too many.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Body {
+    /// The message's bytes.
+    Bytes(Vec<u8>),
+    /// The message had `size` bytes, more than the limit; none were kept.
+    TooLarge {
+        /// Length of the message in bytes.
+        size: usize,
+        /// Whether the input ended inside the message (an array, object or
+        /// string left open), which is then the likelier fault.
+        unclosed: bool,
+    },
+}
+
+/// What the JSON framing is in the middle of.
+#[derive(Clone, Copy, Debug)]
+enum State {
+    /// Between messages.
+    Between,
+    /// Inside an array or object: nesting depth, whether inside a string,
+    /// and whether the previous byte was a backslash in that string.
+    Nested {
+        depth: usize,
+        in_string: bool,
+        escaped: bool,
+    },
+    /// Inside a string at the top level.
+    String { escaped: bool },
+    /// Inside a bare word (number, literal or garbage).
+    Word,
+}
+
+/// A position in a stream: 1-based line and byte column.
+#[derive(Clone, Copy, Debug)]
+struct Pos {
+    line: usize,
+    column: usize,
+}
+
+impl Pos {
+    /// Moves the position past `bytes`.
+    fn advance(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                self.line += 1;
+                self.column = 1;
+            } else {
+                self.column += 1;
+            }
+        }
+    }
+}
+
+/// The bytes of the message being read, kept only while within the limit.
+struct Current {
+    limit: usize,
+    buf: Vec<u8>,
+    size: usize,
+}
+
+impl Current {
+    /// Adds `bytes` to the message, or only counts them once it is over
+    /// the limit (and drops what was kept).
+    fn keep(&mut self, bytes: &[u8]) {
+        self.size += bytes.len();
+        if self.size <= self.limit {
+            self.buf.extend_from_slice(bytes);
+        } else if self.buf.capacity() > 0 {
+            self.buf = Vec::new();
+        }
+    }
+
+    fn finish(&mut self, start: Pos, unclosed: bool) -> Item {
+        let size = std::mem::take(&mut self.size);
+        let body = if size > self.limit {
+            Body::TooLarge { size, unclosed }
+        } else {
+            Body::Bytes(std::mem::take(&mut self.buf))
+        };
+        Item {
+            line: start.line,
+            column: start.column,
+            body,
+        }
+    }
+}
+
+/// Reads messages from `reader` one at a time.
+pub struct Splitter<R> {
+    reader: R,
+    framing: Framing,
+    /// Position of the next byte to be read.
+    pos: Pos,
+    current: Current,
+}
+
+impl<R: BufRead> Splitter<R> {
+    /// A splitter that refuses to keep messages longer than `limit` bytes.
+    pub fn new(reader: R, framing: Framing, limit: usize) -> Self {
+        Splitter {
+            reader,
+            framing,
+            pos: Pos { line: 1, column: 1 },
+            current: Current {
+                limit,
+                buf: Vec::new(),
+                size: 0,
+            },
+        }
+    }
+
+    /// The next message, or `None` at the end of the stream.
+    pub fn next_item(&mut self) -> io::Result<Option<Item>> {
+        match self.framing {
+            Framing::Json => self.next_json(),
+            Framing::Lines => self.next_line(),
+        }
+    }
+
+    fn next_json(&mut self) -> io::Result<Option<Item>> {
+        let mut state = State::Between;
+        let mut first = self.pos;
+        loop {
+            let chunk = self.reader.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(match state {
+                    State::Between => None,
+                    State::Word => Some(self.current.finish(first, false)),
+                    State::Nested { .. } | State::String { .. } => {
+                        Some(self.current.finish(first, true))
+                    }
+                });
+            }
+            let mut start = 0;
+            let mut end = None;
+            for (i, &b) in chunk.iter().enumerate() {
+                state = match state {
+                    State::Between => {
+                        if b.is_ascii_whitespace() {
+                            continue;
+                        }
+                        self.pos.advance(&chunk[start..i]);
+                        start = i;
+                        first = self.pos;
+                        match b {
+                            b'{' | b'[' => State::Nested {
+                                depth: 1,
+                                in_string: false,
+                                escaped: false,
+                            },
+                            b'"' => State::String { escaped: false },
+                            b'}' | b']' => {
+                                // A stray closing bracket is a message of
+                                // its own (and a syntax error).
+                                end = Some(i + 1);
+                                break;
+                            }
+                            _ => State::Word,
+                        }
+                    }
+                    State::Nested {
+                        depth,
+                        in_string: true,
+                        escaped,
+                    } => State::Nested {
+                        depth,
+                        in_string: b != b'"' || escaped,
+                        escaped: b == b'\\' && !escaped,
+                    },
+                    State::Nested {
+                        depth,
+                        in_string: false,
+                        ..
+                    } => {
+                        let depth = match b {
+                            b'{' | b'[' => depth + 1,
+                            b'}' | b']' => depth - 1,
+                            _ => depth,
+                        };
+                        if depth == 0 {
+                            end = Some(i + 1);
+                            break;
+                        }
+                        State::Nested {
+                            depth,
+                            in_string: b == b'"',
+                            escaped: false,
+                        }
+                    }
+                    State::String { escaped } => {
+                        if b == b'"' && !escaped {
+                            end = Some(i + 1);
+                            break;
+                        }
+                        State::String {
+                            escaped: b == b'\\' && !escaped,
+                        }
+                    }
+                    State::Word => {
+                        if b.is_ascii_whitespace() || b"{}[]\"".contains(&b) {
+                            end = Some(i);
+                            break;
+                        }
+                        State::Word
+                    }
+                };
+            }
+            let taken = end.unwrap_or(chunk.len());
+            if !matches!(state, State::Between) || end.is_some() {
+                self.current.keep(&chunk[start..taken]);
+            }
+            self.pos.advance(&chunk[start..taken]);
+            self.reader.consume(taken);
+            if end.is_some() {
+                return Ok(Some(self.current.finish(first, false)));
+            }
+        }
+    }
+
+    fn next_line(&mut self) -> io::Result<Option<Item>> {
+        // One byte over the limit is kept so that a trailing `\r` can be
+        // dropped before the length is judged.
+        let limit = self.current.limit;
+        self.current.limit = limit + 1;
+        let item = self.read_line();
+        self.current.limit = limit;
+        let Some(mut item) = item? else {
+            return Ok(None);
+        };
+        if let Body::Bytes(bytes) = &mut item.body {
+            if bytes.len() > limit {
+                item.body = Body::TooLarge {
+                    size: bytes.len(),
+                    unclosed: false,
+                };
+            }
+        }
+        Ok(Some(item))
+    }
+
+    /// The next non-blank line, without its line end.
+    fn read_line(&mut self) -> io::Result<Option<Item>> {
+        loop {
+            let first = self.pos;
+            let mut ended = false;
+            let mut any = false;
+            while !ended {
+                let chunk = self.reader.fill_buf()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                any = true;
+                let (take, used) = match chunk.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        ended = true;
+                        (i, i + 1)
+                    }
+                    None => (chunk.len(), chunk.len()),
+                };
+                self.current.keep(&chunk[..take]);
+                self.reader.consume(used);
+            }
+            if !any {
+                return Ok(None);
+            }
+            self.pos.line += 1;
+            let current = &mut self.current;
+            if current.size <= current.limit && current.buf.last() == Some(&b'\r') {
+                current.buf.pop();
+                current.size -= 1;
+            }
+            if current.size <= current.limit && current.buf.iter().all(u8::is_ascii_whitespace) {
+                current.buf.clear();
+                current.size = 0;
+                continue;
+            }
+            return Ok(Some(current.finish(first, false)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(input: &[u8], framing: Framing, limit: usize, chunk: usize) -> Vec<Item> {
+        let reader = io::BufReader::with_capacity(chunk, input);
+        let mut s = Splitter::new(reader, framing, limit);
+        let mut out = Vec::new();
+        while let Some(item) = s.next_item().unwrap() {
+            out.push(item);
+        }
+        out
+    }
+
+    fn texts(items: &[Item]) -> Vec<(usize, usize, String)> {
+        items
+            .iter()
+            .map(|i| match &i.body {
+                Body::Bytes(b) => (i.line, i.column, String::from_utf8_lossy(b).into_owned()),
+                Body::TooLarge { size, unclosed } => (
+                    i.line,
+                    i.column,
+                    format!("<{size}{}>", ["", " open"][*unclosed as usize]),
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn json_texts_are_cut_where_they_end_whatever_the_chunk_size() {
+        let input = b"{\"a\": \"}\\\"{\"}\n  [1, [2]] \"s\\\"\" 12 true{}\n\n}x";
+        for chunk in [1, 2, 3, 7, 64] {
+            assert_eq!(
+                texts(&split(input, Framing::Json, 100, chunk)),
+                [
+                    (1, 1, "{\"a\": \"}\\\"{\"}".to_string()),
+                    (2, 3, "[1, [2]]".to_string()),
+                    (2, 12, "\"s\\\"\"".to_string()),
+                    (2, 18, "12".to_string()),
+                    (2, 21, "true".to_string()),
+                    (2, 25, "{}".to_string()),
+                    (4, 1, "}".to_string()),
+                    (4, 2, "x".to_string()),
+                ],
+                "chunk size {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_text_is_returned_at_the_end() {
+        let items = split(b"{\"a\": [1,\n", Framing::Json, 100, 4);
+        assert_eq!(texts(&items), [(1, 1, "{\"a\": [1,\n".to_string())]);
+    }
+
+    #[test]
+    fn oversized_texts_are_counted_not_kept() {
+        let input = b"{\"a\": \"0123456789\"} {\"b\": 1}";
+        for chunk in [1, 5, 64] {
+            let items = split(input, Framing::Json, 10, chunk);
+            assert_eq!(
+                texts(&items),
+                [
+                    (1, 1, "<19>".to_string()),
+                    (1, 21, "{\"b\": 1}".to_string())
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_text_left_open_at_the_end_says_so() {
+        let items = split(b"{} {\"a\": [1, 2, 3, 4, 5, 6]", Framing::Json, 10, 4);
+        assert_eq!(
+            texts(&items),
+            [(1, 1, "{}".to_string()), (1, 4, "<24 open>".to_string())]
+        );
+        let items = split(b"12345678901", Framing::Json, 10, 4);
+        assert_eq!(texts(&items), [(1, 1, "<11>".to_string())]);
+    }
+
+    #[test]
+    fn lines_skip_blanks_strip_cr_and_cap_length() {
+        let input = b"{\"a\":1}\r\n\n   \nnot json\n0123456789012\n{}";
+        for chunk in [1, 4, 64] {
+            assert_eq!(
+                texts(&split(input, Framing::Lines, 10, chunk)),
+                [
+                    (1, 1, "{\"a\":1}".to_string()),
+                    (4, 1, "not json".to_string()),
+                    (5, 1, "<13>".to_string()),
+                    (6, 1, "{}".to_string()),
+                ],
+                "chunk size {chunk}"
+            );
+        }
+        // Exactly at the limit, with or without `\r`, is kept.
+        let items = split(b"0123456789\r\n0123456789", Framing::Lines, 10, 3);
+        assert_eq!(
+            texts(&items),
+            [
+                (1, 1, "0123456789".to_string()),
+                (2, 1, "0123456789".to_string())
+            ]
+        );
+    }
+}

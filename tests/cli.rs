@@ -1,0 +1,660 @@
+//! The `idmefv2` command-line tool, run as a user or a script runs it.
+#![cfg(feature = "cli")]
+
+use std::{
+    collections::BTreeSet,
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    sync::atomic::{AtomicUsize, Ordering},
+};
+
+use serde_json::Value;
+
+/// The outcome of one run: exit status, stdout and stderr as text.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().expect("exited with a status"),
+            stdout: String::from_utf8(o.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(o.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
+impl Run {
+    /// stdout as one JSON value per line.
+    fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+            .collect()
+    }
+}
+
+fn idmefv2(args: &[&str]) -> Run {
+    idmefv2_with_stdin(args, None)
+}
+
+fn idmefv2_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run idmefv2");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        let input = input.to_vec();
+        // Written from a thread so that a full stdout pipe cannot stall us.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+    }
+    child.wait_with_output().expect("wait for idmefv2").into()
+}
+
+/// A file in the temporary directory, removed when dropped.
+struct Temp(PathBuf);
+
+impl Temp {
+    fn new(name: &str, contents: &[u8]) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("idmefv2-cli-{}-{n}-{name}", std::process::id()));
+        fs::write(&path, contents).expect("write temp file");
+        Temp(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("UTF-8 temp path")
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+fn fixture_files(dir: &str) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<String> = fs::read_dir(root.join("fixtures").join(dir))
+        .expect("fixtures dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            p.strip_prefix(root)
+                .expect("under the crate")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn read(path: &str) -> Vec<u8> {
+    fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).expect("read fixture")
+}
+
+/// A valid message as one line of JSON.
+fn compact(path: &str) -> String {
+    let value: Value = serde_json::from_slice(&read(path)).expect("fixture is JSON");
+    serde_json::to_string(&value).expect("encode")
+}
+
+const MINIMAL: &str = "fixtures/valid/minimal.json";
+const BAD_ID: &str = "fixtures/invalid/pattern-id-not-uuid.json";
+
+/// The keys every `--format json` line has, no more, no fewer.
+fn assert_shape(line: &Value) {
+    let keys: BTreeSet<&str> = line
+        .as_object()
+        .expect("an object per line")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["source", "index", "line", "valid", "version", "errors"]),
+        "{line}"
+    );
+    for error in line["errors"].as_array().expect("errors is an array") {
+        let keys: BTreeSet<&str> = error
+            .as_object()
+            .expect("each error is an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, BTreeSet::from(["path", "message"]), "{line}");
+        assert!(error["path"].is_string() && error["message"].is_string());
+    }
+    assert_eq!(
+        line["valid"].as_bool().expect("valid is a boolean"),
+        line["errors"].as_array().unwrap().is_empty(),
+        "{line}"
+    );
+}
+
+#[test]
+fn valid_fixtures_pass_with_summary_and_status_0() {
+    let files = fixture_files("valid");
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let run = idmefv2(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, format!("{} valid, 0 invalid\n", files.len()));
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn json_output_has_exactly_the_documented_fields() {
+    let run = idmefv2(&[
+        "validate",
+        "--format",
+        "json",
+        MINIMAL,
+        BAD_ID,
+        "fixtures/invalid/version-unsupported-v01.json",
+        "fixtures/invalid/version-as-number.json",
+        "fixtures/invalid/syntax-error-truncated.json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), 5, "{}", run.stdout);
+    lines.iter().for_each(assert_shape);
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"source": MINIMAL, "index": 0, "line": 1, "valid": true,
+                           "version": "2.D.V08", "errors": []})
+    );
+    assert_eq!(lines[1]["source"], BAD_ID);
+    assert_eq!(lines[1]["valid"], false);
+    assert_eq!(lines[1]["version"], "2.D.V08");
+    assert_eq!(lines[1]["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(lines[1]["errors"][0]["path"], "/ID");
+    // The offending value is never repeated.
+    let bad_id = String::from_utf8(read(BAD_ID)).unwrap();
+    let bad_value: Value = serde_json::from_str(&bad_id).unwrap();
+    let secret = bad_value["ID"].as_str().unwrap();
+    assert!(!run.stdout.contains(secret), "{}", run.stdout);
+
+    assert_eq!(lines[2]["version"], "2.D.V01");
+    assert_eq!(lines[2]["errors"][0]["path"], "/Version");
+    assert!(lines[2]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2.D.V08, 2.D.V09-Dev"));
+    // A Version that is not a string is reported as null.
+    assert_eq!(lines[3]["version"], Value::Null);
+    assert_eq!(lines[3]["errors"][0]["path"], "/Version");
+
+    assert_eq!(lines[4]["version"], Value::Null);
+    assert_eq!(lines[4]["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(lines[4]["errors"][0]["path"], "");
+    let message = lines[4]["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("line 34, column "), "{message}");
+}
+
+#[test]
+fn every_invalid_fixture_is_reported_where_expected() {
+    let table = String::from_utf8(read("fixtures/invalid/EXPECTED.tsv")).unwrap();
+    let files = fixture_files("invalid");
+    let mut args = vec!["validate", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = idmefv2(&args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines = run.json_lines();
+    lines.iter().for_each(assert_shape);
+    let mut seen = 0;
+    for row in table.lines().filter(|l| !l.is_empty()) {
+        let mut cols = row.split('\t');
+        let name = cols.next().unwrap();
+        let expected = cols.next().unwrap();
+        let source = format!("fixtures/invalid/{name}");
+        let errors: Vec<(&str, &str)> = lines
+            .iter()
+            .filter(|l| l["source"] == source.as_str())
+            .flat_map(|l| l["errors"].as_array().unwrap())
+            .map(|e| (e["path"].as_str().unwrap(), e["message"].as_str().unwrap()))
+            .collect();
+        let found = match expected.strip_prefix("line:") {
+            Some(line) => errors
+                .iter()
+                .any(|(p, m)| p.is_empty() && m.contains(&format!("at line {line}, column"))),
+            None => errors.iter().any(|(p, _)| *p == expected),
+        };
+        assert!(found, "{name}: expected {expected:?}, got {errors:?}");
+        seen += 1;
+    }
+    assert_eq!(seen, files.len(), "EXPECTED.tsv and the files differ");
+}
+
+#[test]
+fn several_messages_in_one_file_keep_their_lines_and_order() {
+    let pretty = String::from_utf8(read(MINIMAL)).unwrap();
+    let pretty = pretty.trim_end();
+    let pretty_lines = pretty.lines().count();
+    let bad = String::from_utf8(read(BAD_ID)).unwrap();
+    let bad = bad.trim_end();
+    let bad_lines = bad.lines().count();
+    let text = format!(
+        "{pretty}\n{bad}\n  {}{}\n   {{\"Version\": \"2.D.V08\",\n  \"ID\": oops}}\n",
+        compact(MINIMAL),
+        compact(MINIMAL)
+    );
+    let file = Temp::new("several.json", text.as_bytes());
+    let run = idmefv2(&["validate", "--format", "json", file.path()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines = run.json_lines();
+    lines.iter().for_each(assert_shape);
+    let summary: Vec<(u64, u64, bool)> = lines
+        .iter()
+        .map(|l| {
+            assert_eq!(l["source"], file.path());
+            (
+                l["index"].as_u64().unwrap(),
+                l["line"].as_u64().unwrap(),
+                l["valid"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let third = (pretty_lines + bad_lines + 1) as u64;
+    assert_eq!(
+        summary,
+        [
+            (0, 1, true),
+            (1, pretty_lines as u64 + 1, false),
+            (2, third, true),
+            (3, third, true),
+            (4, third + 1, false),
+        ]
+    );
+    // Syntax errors are placed in the file, not in the message.
+    assert_eq!(
+        lines[4]["errors"][0]["message"],
+        format!(
+            "invalid JSON at line {}, column 9: expected value",
+            third + 2
+        )
+    );
+}
+
+#[test]
+fn text_output_is_one_line_per_error_then_the_summary() {
+    let text = format!(
+        "{}\n{{\"Version\": \"2.D.V08\", \"ID\": \"x\", \"CreateTime\": \"2025-01-01T00:00:00Z\", \"Analyzer\": {{\"Name\": \"a\", \"IP\": \"300.1.1.1\"}}}}\n[1]\n",
+        compact(MINIMAL)
+    );
+    let file = Temp::new("text.json", text.as_bytes());
+    let run = idmefv2(&["validate", file.path()]);
+    assert_eq!(run.code, 1);
+    let mut lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.pop(), Some("1 valid, 2 invalid"));
+    let f = file.path();
+    let mut prefixes: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let mut parts = l.splitn(4, ": ");
+            let head = parts.next().unwrap();
+            let rest = parts.next().unwrap();
+            format!("{head}: {rest}")
+        })
+        .collect();
+    prefixes.sort();
+    assert_eq!(
+        prefixes,
+        [
+            format!("{f}:2: /Analyzer/IP"),
+            format!("{f}:2: /ID"),
+            format!("{f}:3: (message)"),
+        ],
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("300.1.1.1"));
+
+    let quiet = idmefv2(&["validate", "--quiet", file.path()]);
+    assert_eq!(quiet.code, 1);
+    assert_eq!(quiet.stdout, "1 valid, 2 invalid\n");
+}
+
+#[test]
+fn ndjson_goes_on_after_a_broken_line() {
+    let good = compact(MINIMAL);
+    let bad_id = compact(BAD_ID);
+    let text = format!("{good}\n{{\"Version\": \"2.D.V08\", broken\n\n{bad_id}\r\n{good}");
+    let file = Temp::new("stream.ndjson", text.as_bytes());
+    let run = idmefv2(&["validate", "--ndjson", "--format", "json", file.path()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines = run.json_lines();
+    lines.iter().for_each(assert_shape);
+    let got: Vec<(u64, u64, bool)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["index"].as_u64().unwrap(),
+                l["line"].as_u64().unwrap(),
+                l["valid"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [(0, 1, true), (1, 2, false), (2, 4, false), (3, 5, true)]
+    );
+    assert_eq!(lines[1]["errors"][0]["path"], "");
+    assert!(lines[1]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("invalid JSON at line 2, column 24: "));
+    assert_eq!(lines[2]["errors"][0]["path"], "/ID");
+
+    let text_run = idmefv2(&["validate", "--ndjson", file.path()]);
+    assert_eq!(text_run.code, 1);
+    let out: Vec<&str> = text_run.stdout.lines().collect();
+    assert_eq!(out.len(), 3, "{}", text_run.stdout);
+    assert!(out[0].starts_with(&format!("{}:2: (message): invalid JSON", file.path())));
+    assert!(out[1].starts_with(&format!("{}:4: /ID: ", file.path())));
+    assert_eq!(out[2], "2 valid, 2 invalid");
+}
+
+#[test]
+fn standard_input_is_read_without_paths_or_with_dash() {
+    let input = format!("{}\n{}", compact(MINIMAL), compact(BAD_ID));
+    for args in [
+        &["validate", "--format", "json"][..],
+        &["validate", "--format", "json", "-"][..],
+    ] {
+        let run = idmefv2_with_stdin(args, Some(input.as_bytes()));
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let lines = run.json_lines();
+        assert_eq!(lines.len(), 2);
+        for (i, line) in lines.iter().enumerate() {
+            assert_shape(line);
+            assert_eq!(line["source"], "-");
+            assert_eq!(line["index"], i);
+            assert_eq!(line["line"], i + 1);
+        }
+        assert_eq!(lines[0]["valid"], true);
+        assert_eq!(lines[1]["valid"], false);
+    }
+    let run = idmefv2_with_stdin(&["validate"], Some(compact(MINIMAL).as_bytes()));
+    assert_eq!((run.code, run.stdout.as_str()), (0, "1 valid, 0 invalid\n"));
+}
+
+#[test]
+fn unreadable_paths_are_named_and_exit_2() {
+    let missing = std::env::temp_dir().join(format!("idmefv2-cli-{}-missing", std::process::id()));
+    let missing = missing.to_str().unwrap();
+    let run = idmefv2(&["validate", MINIMAL, missing]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains(missing), "{}", run.stderr);
+    // The readable file is still checked.
+    assert_eq!(run.stdout, "1 valid, 0 invalid\n");
+
+    // A directory opens but cannot be read; an I/O error outranks invalid input.
+    let run = idmefv2(&["validate", "--format", "json", BAD_ID, "fixtures"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("fixtures"), "{}", run.stderr);
+    assert_eq!(run.json_lines().len(), 1);
+
+    let run = idmefv2(&["convert", missing]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains(missing), "{}", run.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["validate", "--no-such-flag"][..],
+        &["validate", "--format", "xml"][..],
+        &["validate", "--quiet", "--format", "json"][..],
+        &["frobnicate"][..],
+        &[][..],
+        &["schema", "--version", "2.D.V01"][..],
+        &["convert", "--from", "application/x-nothing", MINIMAL][..],
+        &["convert", "--to", "application/x-nothing", MINIMAL][..],
+    ] {
+        let run = idmefv2(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.is_empty(), "{args:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+    }
+    let run = idmefv2(&["convert", "--to", "application/x-nothing", MINIMAL]);
+    assert!(run.stderr.contains("application/json"), "{}", run.stderr);
+}
+
+#[test]
+fn oversized_messages_are_refused_and_the_rest_checked() {
+    let limit = idmefv2::Limits::default().max_bytes;
+    let mut big: Value = serde_json::from_slice(&read(MINIMAL)).unwrap();
+    big["Description"] = Value::String("x".repeat(limit));
+    let big = serde_json::to_string(&big).unwrap();
+    let text = format!("{big}\n{}\n", compact(MINIMAL));
+    let file = Temp::new("big.json", text.as_bytes());
+    for framing in [&[][..], &["--ndjson"][..]] {
+        let mut args = vec!["validate", "--format", "json"];
+        args.extend_from_slice(framing);
+        args.push(file.path());
+        let run = idmefv2(&args);
+        assert_eq!(run.code, 1, "{framing:?}: {}", run.stderr);
+        let lines = run.json_lines();
+        assert_eq!(lines.len(), 2, "{framing:?}");
+        assert_eq!(lines[0]["valid"], false);
+        assert_eq!(lines[0]["errors"][0]["path"], "");
+        assert_eq!(
+            lines[0]["errors"][0]["message"],
+            format!(
+                "message of {} bytes exceeds the limit of {limit} bytes",
+                big.len()
+            ),
+            "{framing:?}"
+        );
+        assert_eq!(lines[1]["valid"], true);
+        assert_eq!(lines[1]["line"], 2);
+    }
+}
+
+#[test]
+fn example_is_valid_and_fresh_each_run() {
+    let mut ids = BTreeSet::new();
+    for _ in 0..2 {
+        let run = idmefv2(&["example"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let message = idmefv2::Message::from_slice(run.stdout.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+        assert_eq!(message.version, idmefv2::Version::V08);
+        let created = message.create_time.to_offset_date_time().unwrap();
+        let age = time::OffsetDateTime::now_utc() - created;
+        assert!(age >= time::Duration::ZERO && age < time::Duration::minutes(5));
+        ids.insert(message.id.to_string());
+        // Pretty JSON, as documented.
+        assert!(run.stdout.starts_with("{\n  \"Version\""), "{}", run.stdout);
+        let check = idmefv2_with_stdin(&["validate"], Some(run.stdout.as_bytes()));
+        assert_eq!(check.code, 0, "{}", check.stdout);
+    }
+    assert_eq!(ids.len(), 2, "the same ID twice");
+
+    for version in idmefv2::Version::ALL {
+        let run = idmefv2(&["example", "--version", version.as_str()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let message = idmefv2::Message::from_slice(run.stdout.as_bytes()).unwrap();
+        assert_eq!(message.version, version);
+    }
+
+    let run = idmefv2(&["example", "--version", "2.D.V07"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stdout, "");
+    for version in idmefv2::Version::ALL {
+        assert!(run.stderr.contains(version.as_str()), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn schema_prints_the_embedded_schema() {
+    let run = idmefv2(&["schema"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(Some(run.stdout.as_str()), idmefv2::schema("2.D.V08"));
+    for version in idmefv2::supported_versions() {
+        let run = idmefv2(&["schema", "--version", version]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(Some(run.stdout.as_str()), idmefv2::schema(version));
+    }
+}
+
+#[test]
+fn convert_keeps_every_valid_fixture_unchanged() {
+    let files = fixture_files("valid");
+    assert!(files.len() >= 20);
+    for file in &files {
+        let original: Value = serde_json::from_slice(&read(file)).unwrap();
+        for extra in [&[][..], &["--pretty"][..], &["--to", "text/json"][..]] {
+            let mut args = vec!["convert"];
+            args.extend_from_slice(extra);
+            args.push(file);
+            let run = idmefv2(&args);
+            assert_eq!(run.code, 0, "{file} {extra:?}: {}", run.stderr);
+            let converted: Value = serde_json::from_str(&run.stdout)
+                .unwrap_or_else(|e| panic!("{file} {extra:?}: {e}"));
+            assert_eq!(converted, original, "{file} {extra:?}");
+            if extra.is_empty() {
+                assert_eq!(run.stdout.lines().count(), 1, "{file}: not compact");
+            }
+        }
+    }
+
+    // Everything in one stream: one compact line per message, in order.
+    let mut all = Vec::new();
+    for file in &files {
+        all.extend(read(file));
+        all.push(b'\n');
+    }
+    let run = idmefv2_with_stdin(&["convert"], Some(&all));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), files.len());
+    for (line, file) in lines.iter().zip(&files) {
+        let original: Value = serde_json::from_slice(&read(file)).unwrap();
+        assert_eq!(line, &original, "{file}");
+    }
+}
+
+#[test]
+fn convert_pretty_output_is_indented_json() {
+    // This fixture is written in the specification's member order and
+    // indented by two spaces, so pretty output reproduces it byte for byte.
+    let run = idmefv2(&["convert", "--pretty", MINIMAL]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.stdout.as_bytes(), read(MINIMAL));
+    // Compact output is one line, whitespace dropped.
+    let run = idmefv2(&["convert", MINIMAL]);
+    let kept: String = String::from_utf8(read(MINIMAL))
+        .unwrap()
+        .split('\n')
+        .map(str::trim_start)
+        .collect::<String>()
+        .replace("\": ", "\":");
+    assert_eq!(run.stdout, format!("{kept}\n"));
+}
+
+#[test]
+fn convert_reports_invalid_input_and_does_not_write_it() {
+    let text = format!("{}\n{}\n", compact(BAD_ID), compact(MINIMAL));
+    let file = Temp::new("convert.json", text.as_bytes());
+    let run = idmefv2(&["convert", file.path()]);
+    assert_eq!(run.code, 1);
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        lines[0],
+        serde_json::from_slice::<Value>(&read(MINIMAL)).unwrap()
+    );
+    assert!(
+        run.stderr.starts_with(&format!("{}:1: /ID: ", file.path())),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for sub in ["validate", "example", "schema", "convert"] {
+        let run = idmefv2(&[sub, "--help"]);
+        assert_eq!(run.code, 0, "{sub}");
+        assert!(run.stdout.contains("Examples:"), "{sub}: {}", run.stdout);
+        assert!(run.stdout.contains(&format!("idmefv2 {sub}")), "{sub}");
+    }
+    let run = idmefv2(&["--help"]);
+    assert_eq!(run.code, 0);
+    for sub in ["validate", "example", "schema", "convert"] {
+        assert!(run.stdout.contains(sub));
+    }
+}
+
+#[test]
+fn readme_examples_are_what_the_tool_prints() {
+    let readme = String::from_utf8(read("README.md")).unwrap();
+    let block = |fence: &str| -> String {
+        let start = readme.find(fence).expect(fence) + fence.len();
+        let len = readme[start..].find("```").expect("closing fence");
+        readme[start..start + len].to_string()
+    };
+    let console = block("```console\n");
+    let (command, output) = console.split_once('\n').unwrap();
+    let args: Vec<&str> = command
+        .strip_prefix("$ idmefv2 ")
+        .expect("a command line")
+        .split(' ')
+        .collect();
+    let run = idmefv2(&args);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, output);
+
+    let json_line = block("```json\n");
+    let run = idmefv2(&[
+        "validate",
+        "--format",
+        "json",
+        "fixtures/invalid/pattern-id-not-uuid.json",
+    ]);
+    assert_eq!(run.stdout, json_line);
+}
+
+#[test]
+fn an_unclosed_message_running_to_the_end_is_named_as_such() {
+    let limit = idmefv2::Limits::default().max_bytes;
+    let text = format!(
+        "{}\n{{\"Version\": \"2.D.V08\", \"Note\": [{}",
+        compact(MINIMAL),
+        "1, ".repeat(limit / 3 + 1)
+    );
+    let file = Temp::new("open.json", text.as_bytes());
+    let run = idmefv2(&["validate", file.path()]);
+    assert_eq!(run.code, 1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    let prefix = format!("{}:2: (message): message of ", file.path());
+    assert!(lines[0].starts_with(&prefix), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with("; the input ends before this message is closed"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1], "1 valid, 1 invalid");
+}
