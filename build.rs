@@ -296,7 +296,10 @@ struct Field<'a> {
 ///   output (typify's choice), so an empty list survives a round trip;
 /// - decoding accepts only a JSON object and rejects `null` for an optional
 ///   property, duplicate and unknown members (serde's derive also accepts an
-///   array for a struct and `null` for an `Option`, which the schema rejects).
+///   array for a struct and `null` for an `Option`, which the schema rejects);
+/// - a decoded object remembers the order of its members, and encoding
+///   writes them back in that order (members set later follow in schema
+///   order), so a message read and written again differs only in spacing.
 fn model_struct(item: &syn::ItemStruct, class: &[Property]) -> TokenStream {
     let name = &item.ident;
     let Fields::Named(named) = &item.fields else {
@@ -347,13 +350,20 @@ fn model_struct(item: &syn::ItemStruct, class: &[Property]) -> TokenStream {
             quote!(#(#docs)* pub #ident: ::std::option::Option<#ty>,)
         }
     });
+    assert!(
+        fields.len() <= 32,
+        "{name}: more members than MemberOrder can hold"
+    );
     let serde_impls = serde_impls(name, &fields);
     let builder = builder(name, &fields);
     quote! {
         #(#docs)*
         #[derive(Clone, Debug, PartialEq)]
         #[non_exhaustive]
-        pub struct #name { #(#decls)* }
+        pub struct #name {
+            #(#decls)*
+            order: crate::order::MemberOrder,
+        }
         #serde_impls
         #builder
     }
@@ -370,6 +380,7 @@ fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
         .collect();
     let len = fields.len();
 
+    let indexes: Vec<u8> = (0..fields.len() as u8).collect();
     let arms = fields
         .iter()
         .zip(&tags)
@@ -393,16 +404,16 @@ fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
             quote!(#ident: #slot,)
         }
     });
-    let encode = fields.iter().map(|f| {
+    let encode = fields.iter().zip(&indexes).map(|(f, i)| {
         let (ident, json) = (f.ident, f.json);
         if f.required {
-            quote!(s.serialize_field(#json, &self.#ident)?;)
+            quote!(#i => s.serialize_field(#json, &self.#ident),)
         } else {
             quote! {
-                match &self.#ident {
-                    Some(v) => s.serialize_field(#json, v)?,
-                    None => s.skip_field(#json)?,
-                }
+                #i => match &self.#ident {
+                    Some(v) => s.serialize_field(#json, v),
+                    None => Ok(()),
+                },
             }
         }
     });
@@ -410,6 +421,7 @@ fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
                 const MEMBERS: &[&str] = &[#(#json_names),*];
+                #[derive(Clone, Copy)]
                 enum Member { #(#tags),* }
                 struct MemberVisitor;
                 impl ::serde::de::Visitor<'_> for MemberVisitor {
@@ -437,10 +449,12 @@ fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
                     }
                     fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
                         #(let mut #slots = None;)*
+                        let mut order = crate::order::MemberOrder::recorder();
                         while let Some(member) = map.next_key::<Member>()? {
+                            order.push(member as u8);
                             match member { #(#arms)* }
                         }
-                        Ok(#name { #(#finish)* })
+                        Ok(#name { #(#finish)* order })
                     }
                 }
                 d.deserialize_map(ObjectVisitor)
@@ -450,7 +464,20 @@ fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
                 use ::serde::ser::SerializeStruct as _;
                 let mut s = serializer.serialize_struct(#name_str, #len)?;
-                #(#encode)*
+                let member = |i: u8, s: &mut S::SerializeStruct| match i {
+                    #(#encode)*
+                    _ => Ok(()),
+                };
+                let mut written = 0u32;
+                for i in self.order.iter() {
+                    written |= 1 << i;
+                    member(i, &mut s)?;
+                }
+                for i in 0..#len as u8 {
+                    if written & (1 << i) == 0 {
+                        member(i, &mut s)?;
+                    }
+                }
                 s.end()
             }
         }
@@ -568,7 +595,7 @@ fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
                 if !self.errors.is_empty() {
                     return Err(crate::Error::Invalid(self.errors.into()));
                 }
-                Ok(#name { #(#assemble)* })
+                Ok(#name { #(#assemble)* order: crate::order::MemberOrder::default() })
             }
         }
         impl crate::builder::IntoField<#name> for #builder {

@@ -50,8 +50,18 @@
 //!
 //! Decoding then encoding a message gives back the same JSON value: texts
 //! such as timestamps and UUIDs are kept exactly as written, numbers keep
-//! their JSON form, and empty lists stay empty lists. Members are written in
-//! the order of the specification.
+//! their JSON form, and empty lists stay empty lists. Members are written
+//! back in the order they were read (members added in code follow, in the
+//! specification's order); messages built in code use the specification's
+//! order throughout.
+//!
+//! # Feature flags
+//!
+//! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
+//!   convert, upgrade). Off by default. Turns on `preserve_order`.
+//! - `preserve_order`: keeps the member order of free JSON inside
+//!   attachment `Content` as well, by switching `serde_json` maps to
+//!   insertion order for the whole program. Off by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
@@ -60,6 +70,7 @@ pub mod codec;
 mod error;
 mod json;
 mod message;
+mod order;
 mod path;
 mod pattern;
 mod scalar;

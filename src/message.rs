@@ -82,6 +82,7 @@ impl Message {
         }
         let typed = {
             let _budget = json::DepthBudget::set(limits.max_depth);
+            let _order = crate::order::Recording::start();
             let mut de = serde_json::Deserializer::from_slice(bytes);
             de.disable_recursion_limit();
             Message::deserialize(&mut de).and_then(|m| de.end().map(|()| m))

@@ -637,11 +637,13 @@ impl Step<'_> {
         let Some(Value::Object(analyzer)) = m.get_mut("Analyzer") else {
             return;
         };
-        let unknown: Vec<String> = analyzer
+        // Sorted, so that the report does not depend on map order.
+        let mut unknown: Vec<String> = analyzer
             .keys()
             .filter(|k| !ANALYZER_V04.contains(&k.as_str()))
             .cloned()
             .collect();
+        unknown.sort();
         let mut dropped: Vec<(String, Value, &str)> = Vec::new();
         for name in unknown {
             let value = analyzer.remove(&name).unwrap_or(Value::Null);
@@ -660,6 +662,7 @@ impl Step<'_> {
                 .filter_map(|v| v.pointer().strip_prefix("/Analyzer/"))
                 .map(|rest| unescape(rest.split('/').next().unwrap_or_default()))
                 .collect();
+            bad.sort();
             bad.dedup();
             for name in bad {
                 if let Some(value) = analyzer.remove(&name) {

@@ -279,3 +279,31 @@ fn content_is_an_object_or_a_string() {
         .unwrap_err();
     assert_eq!(err.violations()[0].pointer(), "/Content");
 }
+
+#[test]
+fn member_order_survives_a_round_trip() {
+    let text = r#"{"CreateTime":"2025-01-01T00:00:00Z","Analyzer":{"Name":"a","IP":"192.0.2.1"},"ID":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","Version":"2.D.V08","Note":"n"}"#;
+    let mut m = Message::from_slice(text.as_bytes()).unwrap();
+    assert_eq!(String::from_utf8(m.to_vec()).unwrap(), text);
+    // Members set later follow the recorded ones, in schema order.
+    m.description = Some("d".into());
+    m.priority = None;
+    m.note = None;
+    let again = String::from_utf8(m.to_vec()).unwrap();
+    assert!(
+        again.starts_with(
+            r#"{"CreateTime":"2025-01-01T00:00:00Z","Analyzer":{"Name":"a","IP":"192.0.2.1"},"ID":"#
+        ),
+        "{again}"
+    );
+    assert!(
+        again.ends_with(r#""Version":"2.D.V08","Description":"d"}"#),
+        "{again}"
+    );
+    // Order is presentation only.
+    let canonical: Message = serde_json::from_value(m.to_value()).unwrap();
+    assert_eq!(canonical, m);
+    assert!(String::from_utf8(canonical.to_vec())
+        .unwrap()
+        .starts_with(r#"{"Version":"2.D.V08","ID":"#));
+}

@@ -47,6 +47,14 @@ fn valid_fixtures_round_trip_unchanged() {
         );
         let again: Value = serde_json::from_slice(&message.to_vec()).expect(&name);
         assert_eq!(again, original, "{name}: encoded bytes differ");
+        // Member order is kept too (attachment content needs serde_json's
+        // preserve_order), so the pretty form is the fixture's own text.
+        #[cfg(feature = "preserve_order")]
+        assert_eq!(
+            message.to_string_pretty().trim_end(),
+            String::from_utf8_lossy(&bytes).trim_end(),
+            "{name}: pretty re-encoding differs from the file"
+        );
         assert_eq!(
             message.version.as_str(),
             original["Version"].as_str().unwrap(),
