@@ -430,6 +430,9 @@ fn usage_errors_exit_2() {
         &["schema", "--version", "2.D.V01"][..],
         &["convert", "--from", "application/x-nothing", MINIMAL][..],
         &["convert", "--to", "application/x-nothing", MINIMAL][..],
+        &["upgrade", "--to", "2.D.V07", MINIMAL][..],
+        &["upgrade", "--to"][..],
+        &["upgrade", "--format", "json", MINIMAL][..],
     ] {
         let run = idmefv2(args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
@@ -594,7 +597,7 @@ fn convert_reports_invalid_input_and_does_not_write_it() {
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for sub in ["validate", "example", "schema", "convert"] {
+    for sub in ["validate", "upgrade", "example", "schema", "convert"] {
         let run = idmefv2(&[sub, "--help"]);
         assert_eq!(run.code, 0, "{sub}");
         assert!(run.stdout.contains("Examples:"), "{sub}: {}", run.stdout);
@@ -602,7 +605,7 @@ fn every_subcommand_has_help_with_an_example() {
     }
     let run = idmefv2(&["--help"]);
     assert_eq!(run.code, 0);
-    for sub in ["validate", "example", "schema", "convert"] {
+    for sub in ["validate", "upgrade", "example", "schema", "convert"] {
         assert!(run.stdout.contains(sub));
     }
 }
@@ -615,16 +618,23 @@ fn readme_examples_are_what_the_tool_prints() {
         let len = readme[start..].find("```").expect("closing fence");
         readme[start..start + len].to_string()
     };
-    let console = block("```console\n");
-    let (command, output) = console.split_once('\n').unwrap();
-    let args: Vec<&str> = command
-        .strip_prefix("$ idmefv2 ")
-        .expect("a command line")
-        .split(' ')
-        .collect();
-    let run = idmefv2(&args);
-    assert_eq!(run.code, 1);
-    assert_eq!(run.stdout, output);
+    // Every console session: the command, then exactly what it prints.
+    let fence = "```console\n";
+    let mut sessions = 0;
+    for start in readme.match_indices(fence).map(|(i, _)| i + fence.len()) {
+        let len = readme[start..].find("```").expect("closing fence");
+        let (command, output) = readme[start..start + len].split_once('\n').unwrap();
+        let args: Vec<&str> = command
+            .strip_prefix("$ idmefv2 ")
+            .expect("a command line")
+            .split(' ')
+            .collect();
+        let run = idmefv2(&args);
+        assert_eq!(run.code, 1, "{command}");
+        assert_eq!(run.stdout, output, "{command}");
+        sessions += 1;
+    }
+    assert_eq!(sessions, 2);
 
     let json_line = block("```json\n");
     let run = idmefv2(&[
@@ -657,4 +667,455 @@ fn an_unclosed_message_running_to_the_end_is_named_as_such() {
         lines[0]
     );
     assert_eq!(lines[1], "1 valid, 1 invalid");
+}
+
+// ---- Older drafts, strict mode and upgrades ----
+
+const V04_MINIMAL: &str = "fixtures/drafts/valid/v04-minimal.json";
+
+/// The `Version` text of a fixture.
+fn version_of(path: &str) -> String {
+    let value: Value = serde_json::from_slice(&read(path)).expect("fixture is JSON");
+    value["Version"]
+        .as_str()
+        .expect("a Version text")
+        .to_string()
+}
+
+#[test]
+fn every_valid_older_draft_is_valid_with_its_own_version() {
+    let files = fixture_files("drafts/valid");
+    assert!(files.len() >= 6);
+    let mut args = vec!["validate", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = idmefv2(&args);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), files.len());
+    let mut drafts = BTreeSet::new();
+    for (line, file) in lines.iter().zip(&files) {
+        assert_shape(line);
+        assert_eq!(line["source"], file.as_str());
+        assert_eq!(line["valid"], true, "{line}");
+        assert_eq!(line["version"], version_of(file).as_str(), "{file}");
+        drafts.insert(version_of(file));
+    }
+    // Every older draft is covered.
+    assert_eq!(
+        drafts.into_iter().collect::<Vec<_>>(),
+        ["2.D.V02", "2.D.V03", "2.D.V04", "2.D.V05", "2.D.V06", "2.D.V07"]
+    );
+
+    // Text format, mixed with current messages in one stream.
+    let mut args = vec!["validate", MINIMAL];
+    args.extend(files.iter().map(String::as_str));
+    let run = idmefv2(&args);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout,
+        format!("{} valid, 0 invalid\n", files.len() + 1)
+    );
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn every_invalid_older_draft_is_refused_where_expected() {
+    let table = String::from_utf8(read("fixtures/drafts/invalid/EXPECTED.tsv")).unwrap();
+    let files = fixture_files("drafts/invalid");
+    let mut args = vec!["validate", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = idmefv2(&args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), files.len());
+    lines.iter().for_each(assert_shape);
+    let mut seen = 0;
+    for row in table
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let mut cols = row.split('\t');
+        let name = cols.next().unwrap();
+        let pointer = cols.next().expect("a pointer column");
+        let source = format!("fixtures/drafts/invalid/{name}.json");
+        let line = lines
+            .iter()
+            .find(|l| l["source"] == source.as_str())
+            .unwrap_or_else(|| panic!("{source} not reported"));
+        assert_eq!(line["valid"], false, "{line}");
+        assert_eq!(line["version"], version_of(&source).as_str(), "{line}");
+        let paths: Vec<&str> = line["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect();
+        assert!(
+            paths.contains(&pointer),
+            "{name}: expected {pointer:?}, got {paths:?}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, files.len(), "EXPECTED.tsv and the files differ");
+}
+
+/// A `2.D.V08` message the schema accepts with a port 0 and a reference to
+/// an attachment it does not have.
+const STRICT_BAD: &str = r#"{"Version": "2.D.V08", "ID": "6ba7b801-9dad-11d1-80b4-00c04fd430c8",
+  "CreateTime": "2025-02-03T10:00:00Z", "Analyzer": {"Name": "ids"},
+  "Source": [{"ID": "6ba7b802-9dad-11d1-80b4-00c04fd430c8", "Port": [22, 0],
+              "Attachment": ["pcap"]}]}"#;
+
+#[test]
+fn strict_reports_each_rule_by_name_at_its_pointer() {
+    let file = Temp::new("strict.json", STRICT_BAD.as_bytes());
+    // The schema alone accepts the message.
+    let run = idmefv2(&["validate", file.path()]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "1 valid, 0 invalid\n"));
+
+    let run = idmefv2(&[
+        "validate",
+        "--strict",
+        "--format",
+        "json",
+        MINIMAL,
+        file.path(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines = run.json_lines();
+    lines.iter().for_each(assert_shape);
+    assert_eq!(lines[0]["valid"], true, "a strict-clean message passes");
+    assert_eq!(lines[1]["version"], "2.D.V08");
+    let errors: Vec<(&str, &str)> = lines[1]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    // The same failures as the library finds, each led by its rule.
+    let expected: Vec<(String, String)> = idmefv2::Message::from_slice(STRICT_BAD.as_bytes())
+        .unwrap()
+        .validate_strict()
+        .unwrap_err()
+        .violations()
+        .iter()
+        .map(|v| {
+            (
+                v.pointer().to_string(),
+                format!("{}: {}", v.keyword(), v.reason()),
+            )
+        })
+        .collect();
+    let got: Vec<(String, String)> = errors
+        .iter()
+        .map(|(p, m)| (p.to_string(), m.to_string()))
+        .collect();
+    assert_eq!(got, expected);
+    let rules: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|(p, m)| (*p, m.split(": ").next().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("/Source/0/Port/1", "port-range"),
+            ("/Source/0/Attachment/0", "attachment-reference")
+        ]
+    );
+
+    // Text output: the same lines as schema failures.
+    let run = idmefv2(&["validate", "--strict", file.path()]);
+    assert_eq!(run.code, 1);
+    let f = file.path();
+    let out: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(out.len(), 3, "{}", run.stdout);
+    assert!(out[0].starts_with(&format!("{f}:1: /Source/0/Port/1: port-range: ")));
+    assert!(out[1].starts_with(&format!(
+        "{f}:1: /Source/0/Attachment/0: attachment-reference: "
+    )));
+    assert_eq!(out[2], "0 valid, 1 invalid");
+
+    // Schema failures come first and stop there, as with validate alone.
+    let run = idmefv2(&["validate", "--strict", "--format", "json", BAD_ID]);
+    assert_eq!(run.code, 1);
+    let lines = run.json_lines();
+    assert_eq!(lines[0]["errors"][0]["path"], "/ID");
+    assert!(!lines[0]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("pattern: "));
+
+    // Every strict-clean fixture passes; a 2.D.V09-Dev one too.
+    for clean in [
+        MINIMAL,
+        "fixtures/valid/minimal-v09-dev.json",
+        "fixtures/valid/ids-ssh-bruteforce-tcp.json",
+    ] {
+        let run = idmefv2(&["validate", "--strict", clean]);
+        assert_eq!(run.code, 0, "{clean}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn strict_refuses_older_drafts_at_version_until_upgraded() {
+    let files = fixture_files("drafts/valid");
+    let mut args = vec!["validate", "--strict", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = idmefv2(&args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), files.len());
+    for (line, file) in lines.iter().zip(&files) {
+        assert_shape(line);
+        assert_eq!(line["valid"], false, "{file}");
+        assert_eq!(line["version"], version_of(file).as_str());
+        let errors = line["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{line}");
+        assert_eq!(errors[0]["path"], "/Version");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(message.starts_with("older-draft: "), "{message}");
+        assert!(message.contains("idmefv2 upgrade"), "{message}");
+    }
+
+    // What the message says to do works.
+    let upgraded = idmefv2(&["upgrade", V04_MINIMAL]);
+    assert_eq!(upgraded.code, 0, "{}", upgraded.stderr);
+    let run = idmefv2_with_stdin(&["validate", "--strict"], Some(upgraded.stdout.as_bytes()));
+    assert_eq!((run.code, run.stdout.as_str()), (0, "1 valid, 0 invalid\n"));
+}
+
+/// `value` with the value at each pointer replaced by `"<invented>"`.
+fn mask(mut value: Value, pointers: &[String]) -> Value {
+    for pointer in pointers {
+        let slot = value
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("{pointer}"));
+        assert!(slot.is_string(), "{pointer}");
+        *slot = Value::String("<invented>".into());
+    }
+    value
+}
+
+#[test]
+fn upgrade_writes_a_v08_message_and_the_library_report_for_every_draft() {
+    let files = fixture_files("drafts/valid");
+    for file in &files {
+        let original: Value = serde_json::from_slice(&read(file)).unwrap();
+        let expected = idmefv2::upgrade::upgrade(&original).unwrap();
+        let run = idmefv2(&["upgrade", file]);
+        assert_eq!(run.code, 0, "{file}: {}", run.stderr);
+        assert_eq!(
+            run.stdout.lines().count(),
+            1,
+            "{file}: not one compact line"
+        );
+        let message = idmefv2::Message::from_slice(run.stdout.trim_end().as_bytes())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(message.version, idmefv2::Version::V08, "{file}");
+
+        // One report line per note, in the library's order and words.
+        let report: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(
+            report.len(),
+            expected.report.len(),
+            "{file}: {}",
+            run.stderr
+        );
+        for (line, note) in report.iter().zip(&expected.report) {
+            assert_eq!(*line, format!("{file}:1: {note}"));
+            let pointer = line.split(": ").nth(1).unwrap();
+            assert_eq!(pointer, note.pointer);
+        }
+
+        // The message is the library's, but for the identifiers made up.
+        let invented: Vec<String> = expected
+            .report
+            .iter()
+            .filter(|n| n.kind == idmefv2::upgrade::NoteKind::Invented)
+            .map(|n| n.pointer.clone())
+            .collect();
+        assert_eq!(
+            mask(message.to_value(), &invented),
+            mask(expected.message.to_value(), &invented),
+            "{file}"
+        );
+        // Made-up identifiers are not printed in the report.
+        for pointer in &invented {
+            let id = message
+                .to_value()
+                .pointer(pointer)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(!run.stderr.contains(&id), "{file}");
+        }
+    }
+
+    // The sender's values are never printed in the report.
+    let run = idmefv2(&["upgrade", "fixtures/drafts/valid/v04-converter.json"]);
+    assert_eq!(run.code, 0);
+    for secret in [
+        "dropper.exe",
+        "Telemetry",
+        "XDR",
+        "Intrusion.UserCompromise",
+        "MagneticField",
+    ] {
+        assert!(!run.stderr.contains(secret), "{secret}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn upgrade_reads_streams_and_places_each_report_line() {
+    let files = fixture_files("drafts/valid");
+    // All the drafts as NDJSON on standard input, with a current message.
+    let mut text = String::new();
+    for file in &files {
+        text.push_str(&compact(file));
+        text.push('\n');
+    }
+    text.push_str(&compact(MINIMAL));
+    text.push('\n');
+    for args in [&["upgrade", "--ndjson"][..], &["upgrade", "-"][..]] {
+        let run = idmefv2_with_stdin(args, Some(text.as_bytes()));
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        let out: Vec<&str> = run.stdout.lines().collect();
+        assert_eq!(out.len(), files.len() + 1);
+        let mut expected_report = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            let message = idmefv2::Message::from_slice(out[i].as_bytes()).unwrap();
+            assert_eq!(message.version, idmefv2::Version::V08);
+            let original: Value = serde_json::from_slice(&read(file)).unwrap();
+            for note in idmefv2::upgrade::upgrade(&original).unwrap().report {
+                expected_report.push(format!("-:{}: {note}", i + 1));
+            }
+        }
+        // A 2.D.V08 message needs nothing and is written as it was.
+        let last: Value = serde_json::from_str(out[files.len()]).unwrap();
+        assert_eq!(
+            last,
+            serde_json::from_slice::<Value>(&read(MINIMAL)).unwrap()
+        );
+        let report: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(report, expected_report, "{args:?}");
+    }
+}
+
+#[test]
+fn upgrade_to_v09_dev_and_messages_at_or_past_the_target() {
+    for file in fixture_files("drafts/valid") {
+        let run = idmefv2(&["upgrade", "--to", "2.D.V09-Dev", &file]);
+        assert_eq!(run.code, 0, "{file}: {}", run.stderr);
+        let message = idmefv2::Message::from_slice(run.stdout.trim_end().as_bytes()).unwrap();
+        assert_eq!(message.version, idmefv2::Version::V09Dev, "{file}");
+        let original: Value = serde_json::from_slice(&read(&file)).unwrap();
+        let expected = idmefv2::upgrade::upgrade_to(&original, idmefv2::Version::V09Dev).unwrap();
+        assert_eq!(run.stderr.lines().count(), expected.report.len(), "{file}");
+    }
+
+    // 2.D.V08 to 2.D.V09-Dev changes Version only, with nothing to report.
+    let run = idmefv2(&["upgrade", "--to", "2.D.V09-Dev", MINIMAL]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.stderr, "");
+    let mut expected: Value = serde_json::from_slice(&read(MINIMAL)).unwrap();
+    expected["Version"] = Value::String("2.D.V09-Dev".into());
+    assert_eq!(
+        serde_json::from_str::<Value>(&run.stdout).unwrap(),
+        expected
+    );
+
+    // Messages at or past the target are written unchanged: no going back.
+    let v09 = "fixtures/valid/minimal-v09-dev.json";
+    for args in [
+        &["upgrade", v09][..],
+        &["upgrade", "--to", "2.D.V09-Dev", v09][..],
+    ] {
+        let run = idmefv2(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr, "");
+        assert_eq!(
+            serde_json::from_str::<Value>(&run.stdout).unwrap(),
+            serde_json::from_slice::<Value>(&read(v09)).unwrap()
+        );
+    }
+
+    // --pretty indents, member order of the model.
+    let run = idmefv2(&["upgrade", "--pretty", V04_MINIMAL]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.starts_with("{\n  \"Version\": \"2.D.V08\",\n"),
+        "{}",
+        run.stdout
+    );
+    idmefv2::Message::from_slice(run.stdout.as_bytes()).unwrap();
+}
+
+#[test]
+fn upgrade_reports_what_it_cannot_carry_and_writes_the_rest() {
+    // Valid 2.D.V02 (its analyzer rules do not apply), but no draft from
+    // 2.D.V04 on has an analyzer without a Name.
+    let nameless = r#"{"Version": "2.D.V02", "ID": "6ba7b801-9dad-11d1-80b4-00c04fd430c8",
+        "CreateTime": "2020-03-04T05:06:07Z", "Analyzer": {"IP": "192.0.2.1"}}"#;
+    let text = format!(
+        "{}\n{nameless}\n{}\n{{\"Version\": \"2.D.V04\", oops}}\n",
+        compact("fixtures/drafts/invalid/v06-confidence-above-one.json"),
+        compact(V04_MINIMAL),
+    );
+    let file = Temp::new("upgrade.json", text.as_bytes());
+    let run = idmefv2(&["upgrade", file.path()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Only the upgradable message is written.
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let message = idmefv2::Message::from_slice(run.stdout.trim_end().as_bytes()).unwrap();
+    assert_eq!(message.version, idmefv2::Version::V08);
+    let f = file.path();
+    let report: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(report.len(), 3, "{}", run.stderr);
+    assert!(
+        report[0].starts_with(&format!("{f}:1: /Confidence: ")),
+        "{}",
+        report[0]
+    );
+    assert!(
+        report[1].starts_with(&format!(
+            "{f}:2: /Analyzer: cannot upgrade from 2.D.V02 to 2.D.V08: "
+        )),
+        "{}",
+        report[1]
+    );
+    assert!(
+        report[2].starts_with(&format!("{f}:5: (message): invalid JSON at line 5")),
+        "{}",
+        report[2]
+    );
+
+    // A target outside the typed model is a usage error.
+    let run = idmefv2(&["upgrade", "--to", "2.D.V05", V04_MINIMAL]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("2.D.V08, 2.D.V09-Dev"),
+        "{}",
+        run.stderr
+    );
+
+    // Unreadable input outranks the rest.
+    let missing = std::env::temp_dir().join(format!("idmefv2-cli-{}-gone", std::process::id()));
+    let missing = missing.to_str().unwrap();
+    let run = idmefv2(&["upgrade", V04_MINIMAL, missing]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains(missing), "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 1);
+}
+
+#[test]
+fn convert_sends_older_drafts_to_upgrade() {
+    let run = idmefv2(&["convert", V04_MINIMAL, MINIMAL]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout.lines().count(), 1);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(lines[0].starts_with(&format!("{V04_MINIMAL}:1: /Version: valid 2.D.V04 message")));
+    assert!(lines[0].contains("upgrade"), "{}", lines[0]);
 }

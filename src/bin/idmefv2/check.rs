@@ -1,8 +1,11 @@
 //! Checking one message cut from a stream, and reporting the outcome.
 
-use std::io::{self, Write};
+use std::{
+    borrow::Cow,
+    io::{self, Write},
+};
 
-use idmefv2::{Error, Limits, Message};
+use idmefv2::{Error, Limits};
 use serde::{Deserialize, Serialize};
 
 use crate::split::{Body, Item};
@@ -46,13 +49,13 @@ impl Failure {
 /// Decodes `item` with `decode`, turning every refusal into a [`Failure`]
 /// whose positions are those of the whole stream.
 ///
-/// Valid messages cost one decoding pass; the `Version` of a refused one is
-/// read only then.
-pub fn check(
+/// Valid messages cost what `decode` costs; the `Version` of a refused one
+/// is read only then.
+pub fn check<T>(
     item: Item,
     limits: &Limits,
-    decode: impl FnOnce(&[u8]) -> Result<Message, Error>,
-) -> Result<Message, Failure> {
+    decode: impl FnOnce(&[u8]) -> Result<T, Error>,
+) -> Result<T, Failure> {
     let bytes = match item.body {
         Body::Bytes(bytes) => bytes,
         Body::TooLarge { size, unclosed } => {
@@ -70,7 +73,7 @@ pub fn check(
         }
     };
     match decode(&bytes) {
-        Ok(message) => Ok(message),
+        Ok(decoded) => Ok(decoded),
         Err(Error::Syntax {
             line,
             column,
@@ -127,14 +130,16 @@ struct JsonError<'a> {
 }
 
 impl<'a> JsonReport<'a> {
+    /// The report of one message: `checked` is its `Version` when it is
+    /// valid, or why it was refused.
     pub fn new(
         source: &'a str,
         index: usize,
         line: usize,
-        checked: &'a Result<Message, Failure>,
+        checked: &'a Result<Cow<'static, str>, Failure>,
     ) -> Self {
         let (valid, version, errors) = match checked {
-            Ok(message) => (true, Some(message.version.as_str()), Vec::new()),
+            Ok(version) => (true, Some(version.as_ref()), Vec::new()),
             Err(failure) => (
                 false,
                 failure.version.as_deref(),

@@ -1,4 +1,5 @@
-//! `idmefv2`: validate, convert and produce IDMEFv2 messages from the shell.
+//! `idmefv2`: validate, upgrade, convert and produce IDMEFv2 messages from
+//! the shell.
 //!
 //! Exit status: 0 when every message is valid, 1 when any is invalid, 2 for
 //! a usage or I/O error.
@@ -8,6 +9,7 @@ mod pretty;
 mod split;
 
 use std::{
+    borrow::Cow,
     fs::File,
     io::{self, BufRead, BufReader, Write},
     path::PathBuf,
@@ -18,7 +20,8 @@ use clap::{error::ErrorKind, CommandFactory, Parser, Subcommand, ValueEnum};
 use idmefv2::{
     codec,
     types::{Category, Priority},
-    Analyzer, Id, Limits, Message, Source, Target, Version,
+    upgrade::{upgrade_slice, UpgradeNote},
+    Analyzer, Error, Id, Limits, Message, Source, Target, Version, Violation,
 };
 
 use check::Failure;
@@ -28,12 +31,25 @@ const VALIDATE_EXAMPLES: &str = "\
 Examples:
   idmefv2 validate fixtures/valid/*.json
   idmefv2 validate --ndjson --format json alerts.ndjson
+  idmefv2 validate --strict fixtures/valid/minimal.json
   some-sensor | idmefv2 validate --quiet -
+
+Every draft from 2.D.V02 on is accepted, each checked against its own
+schema; \"version\" in the JSON output is the message's Version.
 
 Text output is one line per error, SOURCE:LINE: POINTER: REASON, then
 \"N valid, M invalid\". JSON output is one object per message:
   {\"source\":\"a.json\",\"index\":0,\"line\":1,\"valid\":false,\"version\":\"2.D.V08\",
    \"errors\":[{\"path\":\"/ID\",\"message\":\"...\"}]}
+
+--strict also applies the specification's rules that the schema cannot
+express (ports 1-65535, attachment references, calendar dates, ...). Each
+such failure is reported like a schema failure, its reason starting with
+the rule's name: \"port-range: a port is an integer from 1 to 65535\".
+These rules are stated for the current model, so under --strict a message
+of an older draft (2.D.V02 to 2.D.V07) is invalid, with one error at
+/Version (rule older-draft); carry it forward with `idmefv2 upgrade` and
+check the result: idmefv2 upgrade old.json | idmefv2 validate --strict
 
 Exit status: 0 all valid, 1 some invalid, 2 usage or I/O error.";
 
@@ -54,9 +70,34 @@ Examples:
   cat alerts.ndjson | idmefv2 convert --pretty
 
 Invalid messages are reported on stderr (as `validate` does) and not
-written; the exit status is then 1.";
+written; the exit status is then 1. Conversion works on the typed model,
+2.D.V08 and 2.D.V09-Dev: a message of an older draft is reported as
+needing an upgrade and not written; `idmefv2 upgrade` carries it forward.";
 
-/// Validate, convert and produce IDMEFv2 messages.
+const UPGRADE_EXAMPLES: &str = "\
+Examples:
+  idmefv2 upgrade old-alert.json > alert.json
+  idmefv2 upgrade --ndjson legacy.ndjson > current.ndjson 2> upgrade-report.txt
+  idmefv2 upgrade --to 2.D.V09-Dev --pretty fixtures/drafts/valid/v04-minimal.json
+
+Every message older than the target draft (--to, 2.D.V08 by default) is
+checked against its own draft's schema and carried forward; a message
+already at the target, or past it (2.D.V09-Dev when the target is
+2.D.V08), is written with the same content: there is no going back.
+Messages are written on stdout, one compact line each unless --pretty.
+
+Every change the upgrade makes besides Version is reported on stderr, one
+line per change, SOURCE:LINE: POINTER: KIND: REASON, with the pointer into
+the original message (for an invented value, where it now sits) and KIND
+one of renamed, restructured, extended, invented, dropped. Values are
+never printed. Invalid messages, and valid
+ones that cannot be carried forward, are reported on stderr as `validate`
+does and not written.
+
+Exit status: 0 all written, 1 some invalid or not upgradable, 2 usage or
+I/O error.";
+
+/// Validate, upgrade, convert and produce IDMEFv2 messages.
 #[derive(Parser)]
 #[command(name = "idmefv2", version)]
 struct Cli {
@@ -79,6 +120,27 @@ enum Command {
         /// Print only the summary line (text format).
         #[arg(long, short)]
         quiet: bool,
+        /// Also check the specification's rules beyond the schema (older
+        /// drafts are then refused: upgrade them first).
+        #[arg(long)]
+        strict: bool,
+        /// Files holding one or more messages; none or `-` reads standard
+        /// input.
+        paths: Vec<PathBuf>,
+    },
+    /// Carry messages of older drafts forward, reporting every change.
+    #[command(after_help = UPGRADE_EXAMPLES)]
+    Upgrade {
+        /// Draft to carry older messages to.
+        #[arg(long, value_name = "V", default_value = "2.D.V08", value_parser = parse_version)]
+        to: Version,
+        /// Indent the output; otherwise one message per line.
+        #[arg(long)]
+        pretty: bool,
+        /// One message per non-empty line (a broken line does not stop the
+        /// lines after it).
+        #[arg(long)]
+        ndjson: bool,
         /// Files holding one or more messages; none or `-` reads standard
         /// input.
         paths: Vec<PathBuf>,
@@ -169,6 +231,7 @@ fn main() -> ExitCode {
             ndjson,
             format,
             quiet,
+            strict,
             paths,
         } => {
             if quiet && format == Format::Json {
@@ -185,8 +248,14 @@ fn main() -> ExitCode {
                     )
                     .exit();
             }
-            validate(&paths, ndjson, format, quiet)
+            validate(&paths, ndjson, format, quiet, strict)
         }
+        Command::Upgrade {
+            to,
+            pretty,
+            ndjson,
+            paths,
+        } => upgrade(&paths, to, pretty, ndjson),
         Command::Example { version } => example(version),
         Command::Schema { version } => schema(version),
         Command::Convert {
@@ -271,27 +340,76 @@ fn for_each_message(
     Ok(())
 }
 
-fn validate(paths: &[PathBuf], ndjson: bool, format: Format, quiet: bool) -> io::Result<ExitCode> {
-    let limits = Limits::default();
-    let framing = if ndjson {
+fn framing(ndjson: bool) -> Framing {
+    if ndjson {
         Framing::Lines
     } else {
         Framing::Json
-    };
+    }
+}
+
+/// Checks one message of any supported draft and gives its `Version`.
+///
+/// `2.D.V08` and `2.D.V09-Dev` take the typed decoder's single pass; an
+/// older draft is explained by the library as [`Error::OlderDraft`] once its
+/// own schema accepted it. With `strict`, a typed message is also held to
+/// the specification's rules, and an older draft is refused at `/Version`.
+fn validate_one(bytes: &[u8], limits: &Limits, strict: bool) -> Result<Cow<'static, str>, Error> {
+    match Message::from_slice_with(bytes, limits) {
+        Ok(message) => {
+            if strict {
+                message.validate_strict().map_err(|e| ruled(&e))?;
+            }
+            Ok(Cow::Borrowed(message.version.as_str()))
+        }
+        Err(Error::OlderDraft { version }) if !strict => Ok(Cow::Owned(version)),
+        Err(Error::OlderDraft { version }) => {
+            let reason = format!(
+                "older-draft: the strict rules are checked on 2.D.V08 and 2.D.V09-Dev \
+                 messages; this valid {version} message needs `idmefv2 upgrade` first"
+            );
+            Err(Error::Invalid(
+                vec![Violation::new("older-draft", reason).at("/Version")].into(),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The strict failures of `error` with each reason led by its rule's name,
+/// so that text and JSON reports keep their shape and still name the rule.
+fn ruled(error: &Error) -> Error {
+    let violations: Vec<Violation> = error
+        .violations()
+        .into_iter()
+        .map(|v| {
+            let reason = format!("{}: {}", v.keyword(), v.reason());
+            Violation::new(v.keyword(), reason).at(v.pointer())
+        })
+        .collect();
+    Error::Invalid(violations.into())
+}
+
+fn validate(
+    paths: &[PathBuf],
+    ndjson: bool,
+    format: Format,
+    quiet: bool,
+    strict: bool,
+) -> io::Result<ExitCode> {
+    let limits = Limits::default();
     let mut status = Status::default();
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut counts = (0, 0);
     for_each_message(
         paths,
-        framing,
+        framing(ndjson),
         &limits,
         &mut status,
         |source, index, item| {
             let line = item.line;
-            let checked = check::check(item, &limits, |bytes| {
-                Message::from_slice_with(bytes, &limits)
-            });
+            let checked = check::check(item, &limits, |bytes| validate_one(bytes, &limits, strict));
             match &checked {
                 Ok(_) => counts.0 += 1,
                 Err(_) => counts.1 += 1,
@@ -359,6 +477,80 @@ fn convert(paths: &[PathBuf], from: &str, to: &str, pretty: bool) -> io::Result<
             match checked {
                 Ok(encoded) => {
                     counts.0 += 1;
+                    if pretty {
+                        out.write_all(&pretty::indent(&encoded))?;
+                    } else {
+                        out.write_all(&encoded)?;
+                    }
+                    out.write_all(b"\n")
+                }
+                Err(failure) => {
+                    counts.1 += 1;
+                    failure.write_text(&mut stderr.lock(), source, line)
+                }
+            }
+        },
+    )?;
+    (status.valid, status.invalid) = counts;
+    out.flush()?;
+    Ok(status.exit_code())
+}
+
+/// Carries one message to `target`: typed messages at or past it are kept
+/// as they are, older ones go through the library's upgrade.
+fn upgrade_one(
+    bytes: &[u8],
+    limits: &Limits,
+    target: Version,
+) -> Result<(Message, Vec<UpgradeNote>), Error> {
+    match Message::from_slice_with(bytes, limits) {
+        Ok(message) if message.version >= target => Ok((message, Vec::new())),
+        Ok(_) | Err(Error::OlderDraft { .. }) => match upgrade_slice(bytes, limits, target) {
+            Ok(upgraded) => Ok((upgraded.message, upgraded.report)),
+            // Say that the message itself was valid and the upgrade is
+            // what failed.
+            Err(Error::Upgrade {
+                from,
+                to,
+                violations,
+            }) => {
+                let violations: Vec<Violation> = violations
+                    .into_iter()
+                    .map(|v| {
+                        let reason = format!("cannot upgrade from {from} to {to}: {}", v.reason());
+                        Violation::new(v.keyword(), reason).at(v.pointer())
+                    })
+                    .collect();
+                Err(Error::Invalid(violations.into()))
+            }
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+fn upgrade(paths: &[PathBuf], target: Version, pretty: bool, ndjson: bool) -> io::Result<ExitCode> {
+    let limits = Limits::default();
+    let mut status = Status::default();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let stderr = io::stderr();
+    let mut counts = (0, 0);
+    for_each_message(
+        paths,
+        framing(ndjson),
+        &limits,
+        &mut status,
+        |source, _index, item| {
+            let line = item.line;
+            match check::check(item, &limits, |bytes| upgrade_one(bytes, &limits, target)) {
+                Ok((message, report)) => {
+                    counts.0 += 1;
+                    let mut err = stderr.lock();
+                    for note in &report {
+                        writeln!(err, "{source}:{line}: {note}")?;
+                    }
+                    let encoded = message.to_vec();
                     if pretty {
                         out.write_all(&pretty::indent(&encoded))?;
                     } else {
