@@ -1025,7 +1025,8 @@ fn upgrade_to_v09_dev_and_messages_at_or_past_the_target() {
         expected
     );
 
-    // Messages at or past the target are written unchanged: no going back.
+    // Without --to, messages at or past 2.D.V08 are written unchanged; a
+    // message already at an explicit target too.
     let v09 = "fixtures/valid/minimal-v09-dev.json";
     for args in [
         &["upgrade", v09][..],
@@ -1039,6 +1040,11 @@ fn upgrade_to_v09_dev_and_messages_at_or_past_the_target() {
             serde_json::from_slice::<Value>(&read(v09)).unwrap()
         );
     }
+    // An explicit target is exact: a newer message is refused, not lowered.
+    let run = idmefv2(&["upgrade", "--to", "2.D.V08", v09]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("2.D.V09-Dev"), "{}", run.stderr);
 
     // --pretty indents, member order of the model.
     let run = idmefv2(&["upgrade", "--pretty", V04_MINIMAL]);

@@ -131,9 +131,11 @@ enum Command {
     /// Carry messages of older drafts forward, reporting every change.
     #[command(after_help = UPGRADE_EXAMPLES)]
     Upgrade {
-        /// Draft to carry older messages to.
-        #[arg(long, value_name = "V", default_value = "2.D.V08", value_parser = parse_version)]
-        to: Version,
+        /// Draft to carry messages to. Without it, messages are carried to
+        /// 2.D.V08 and those already newer pass through unchanged; with it,
+        /// a message newer than V is refused (there is no downgrade).
+        #[arg(long, value_name = "V", value_parser = parse_version)]
+        to: Option<Version>,
         /// Indent the output; otherwise one message per line.
         #[arg(long)]
         pretty: bool,
@@ -501,10 +503,15 @@ fn convert(paths: &[PathBuf], from: &str, to: &str, pretty: bool) -> io::Result<
 fn upgrade_one(
     bytes: &[u8],
     limits: &Limits,
-    target: Version,
+    target: Option<Version>,
 ) -> Result<(Message, Vec<UpgradeNote>), Error> {
+    let passes = |v: Version| match target {
+        Some(target) => v == target,
+        None => v >= Version::LATEST,
+    };
+    let target = target.unwrap_or(Version::LATEST);
     match Message::from_slice_with(bytes, limits) {
-        Ok(message) if message.version >= target => Ok((message, Vec::new())),
+        Ok(message) if passes(message.version) => Ok((message, Vec::new())),
         Ok(_) | Err(Error::OlderDraft { .. }) => match upgrade_slice(bytes, limits, target) {
             Ok(upgraded) => Ok((upgraded.message, upgraded.report)),
             // Say that the message itself was valid and the upgrade is
@@ -529,7 +536,12 @@ fn upgrade_one(
     }
 }
 
-fn upgrade(paths: &[PathBuf], target: Version, pretty: bool, ndjson: bool) -> io::Result<ExitCode> {
+fn upgrade(
+    paths: &[PathBuf],
+    target: Option<Version>,
+    pretty: bool,
+    ndjson: bool,
+) -> io::Result<ExitCode> {
     let limits = Limits::default();
     let mut status = Status::default();
     let stdout = io::stdout();
