@@ -146,7 +146,7 @@ pub enum Error {
     /// The message is valid under the older draft its `Version` names, but
     /// the typed model holds `2.D.V08` and `2.D.V09-Dev` only; convert it
     /// with [`upgrade`](crate::upgrade::upgrade).
-    #[error("valid {version} message; the typed model holds 2.D.V08 and 2.D.V09-Dev only, convert it with idmefv2::upgrade::upgrade")]
+    #[error("valid {version} message; the typed model holds 2.D.V08 and 2.D.V09-Dev only: upgrade it first (`idmefv2 upgrade` on the command line)")]
     OlderDraft {
         /// The message's `Version`.
         version: String,

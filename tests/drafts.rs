@@ -201,7 +201,7 @@ fn older_drafts_validate_as_bytes_and_point_typed_decoding_to_the_upgrade() {
         );
         let text = error.to_string();
         assert!(
-            text.contains(&version) && text.contains("idmefv2::upgrade::upgrade"),
+            text.contains(&version) && text.contains("upgrade it first"),
             "{text}"
         );
         let violations = error.violations();
