@@ -1,0 +1,170 @@
+//! Properties over generated input: every valid message decodes, encodes
+//! and decodes back to itself; no input, however broken, makes decoding or
+//! validation panic; and on mutated messages the typed decoder and
+//! `idmefv2::validate` give the same verdict.
+
+#[path = "common/gen.rs"]
+mod gen;
+
+use std::{fs, path::Path, sync::OnceLock};
+
+use gen::{Generator, Rng};
+use idmefv2::{Error, Message};
+use proptest::prelude::*;
+use serde_json::Value;
+
+/// A generated message of a random revision, written as JSON text.
+fn generated(seed: u64) -> (gen::Generated, Vec<u8>) {
+    let mut rng = Rng::new(seed);
+    let mut generators = Generator::all();
+    let which = rng.below(generators.len());
+    let message = generators[which].message(&mut rng);
+    let bytes = gen::render(&message.value, &mut rng);
+    (message, bytes)
+}
+
+fn fixtures() -> &'static [Vec<u8>] {
+    static ALL: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut all = Vec::new();
+        for dir in ["valid", "invalid"] {
+            let mut paths: Vec<_> = fs::read_dir(root.join(dir))
+                .expect("fixture dir")
+                .map(|e| e.expect("dir entry").path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            paths.sort();
+            all.extend(paths.iter().map(|p| fs::read(p).expect("fixture")));
+        }
+        all
+    })
+}
+
+/// One byte-level edit of a text.
+#[derive(Clone, Debug)]
+enum Edit {
+    Flip(usize, u8),
+    Insert(usize, u8),
+    Remove(usize),
+    Truncate(usize),
+    Duplicate(usize, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    const INTERESTING: &[u8] = b"{}[]\":,\\0123456789-+.eEtfnul \n\xff\xc3\x80";
+    let byte = prop_oneof![any::<u8>(), proptest::sample::select(INTERESTING)];
+    prop_oneof![
+        (any::<usize>(), byte.clone()).prop_map(|(i, b)| Edit::Flip(i, b)),
+        (any::<usize>(), byte).prop_map(|(i, b)| Edit::Insert(i, b)),
+        any::<usize>().prop_map(Edit::Remove),
+        any::<usize>().prop_map(Edit::Truncate),
+        (any::<usize>(), 1usize..64).prop_map(|(i, n)| Edit::Duplicate(i, n)),
+    ]
+}
+
+fn apply(bytes: &mut Vec<u8>, edits: &[Edit]) {
+    for e in edits {
+        let len = bytes.len().max(1);
+        match *e {
+            Edit::Flip(i, b) if !bytes.is_empty() => bytes[i % len] = b,
+            Edit::Insert(i, b) => bytes.insert(i % (bytes.len() + 1), b),
+            Edit::Remove(i) if !bytes.is_empty() => {
+                bytes.remove(i % len);
+            }
+            Edit::Truncate(i) => bytes.truncate(i % (bytes.len() + 1)),
+            Edit::Duplicate(i, n) if !bytes.is_empty() => {
+                let start = i % len;
+                let end = (start + n).min(bytes.len());
+                let copy = bytes[start..end].to_vec();
+                bytes.splice(start..start, copy);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Decodes and validates `bytes` every way the crate offers; none may
+/// panic, and when the input is a JSON value without duplicate members
+/// within the limits, typed decoding and `validate` must agree.
+fn exercise(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let typed = Message::from_slice(bytes);
+    let slice = idmefv2::validate_slice(bytes, &idmefv2::Limits::default());
+    prop_assert_eq!(typed.is_ok(), slice.is_ok());
+    if let Err(e) = &typed {
+        prop_assert!(!e.violations().is_empty());
+        let _ = e.to_string();
+    }
+    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+        let untyped = idmefv2::validate(&value);
+        match &typed {
+            Ok(m) => {
+                prop_assert!(untyped.is_ok(), "validate refused a decoded message");
+                prop_assert_eq!(&m.to_value(), &value);
+            }
+            Err(Error::DuplicateKey { .. } | Error::TooDeep { .. }) => {}
+            Err(e) => prop_assert!(
+                untyped.is_err(),
+                "validate accepted what decoding refused: {e}"
+            ),
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn valid_messages_round_trip(seed in any::<u64>()) {
+        let (generated, bytes) = generated(seed);
+        let value: Value = serde_json::from_slice(&bytes).expect("generator writes JSON");
+        let message = match Message::from_slice(&bytes) {
+            Ok(m) => m,
+            Err(e) => return Err(TestCaseError::fail(format!(
+                "generated message refused: {e}\n{}", String::from_utf8_lossy(&bytes)))),
+        };
+        prop_assert_eq!(message.version.as_str(), generated.version);
+        prop_assert!(idmefv2::validate(&value).is_ok());
+        prop_assert_eq!(&message.to_value(), &value);
+        let encoded = message.to_vec();
+        let again = Message::from_slice(&encoded).expect("re-encoded message decodes");
+        prop_assert_eq!(&again, &message);
+        prop_assert_eq!(again.to_value(), value);
+        let serialized = message.serialize("application/json").expect("json codec");
+        prop_assert_eq!(Message::unserialize(&serialized).expect("unserialize"), message);
+    }
+
+    #[test]
+    fn mutated_messages_never_panic_and_verdicts_agree(seed in any::<u64>(), kind in 0usize..64) {
+        let mut rng = Rng::new(seed);
+        let mut generators = Generator::all();
+        let which = rng.below(generators.len());
+        let generator = &mut generators[which];
+        let mut message = generator.message(&mut rng);
+        gen::mutate(&mut message, generator, kind, &mut rng);
+        let bytes = gen::render(&message.value, &mut rng);
+        exercise(&bytes)?;
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        exercise(&bytes)?;
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        exercise(text.as_bytes())?;
+    }
+
+    #[test]
+    fn edited_fixtures_never_panic(
+        index in any::<usize>(),
+        edits in proptest::collection::vec(edit(), 1..8),
+    ) {
+        let all = fixtures();
+        let mut bytes = all[index % all.len()].clone();
+        apply(&mut bytes, &edits);
+        exercise(&bytes)?;
+    }
+}
