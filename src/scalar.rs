@@ -19,13 +19,16 @@ macro_rules! text_type {
         pub struct $name(String);
 
         impl $name {
+            /// Why a text is refused, in words.
+            const REFUSAL: &'static str = concat!("not ", $reason);
+
             /// Checks `text` against the schema and keeps it unchanged.
             pub fn new(text: impl Into<String>) -> Result<Self, Violation> {
                 let text = text.into();
                 if ($check)(text.as_str()) {
                     Ok(Self(text))
                 } else {
-                    Err(Violation::new($keyword, $reason))
+                    Err(Violation::new($keyword, Self::REFUSAL))
                 }
             }
 
@@ -109,14 +112,14 @@ macro_rules! text_type {
                         if ($check)(v) {
                             Ok($name(v.to_owned()))
                         } else {
-                            Err(E::custom(concat!("not ", $reason)))
+                            Err(E::custom($name::REFUSAL))
                         }
                     }
                     fn visit_string<E: de::Error>(self, v: String) -> Result<$name, E> {
                         if ($check)(v.as_str()) {
                             Ok($name(v))
                         } else {
-                            Err(E::custom(concat!("not ", $reason)))
+                            Err(E::custom($name::REFUSAL))
                         }
                     }
                 }
@@ -206,6 +209,26 @@ text_type!(
     "format",
     "an absolute URI"
 );
+
+/// The refusal text of the checked text type named like a schema
+/// definition, so that schema validation explains a broken pattern or format
+/// in the same words as typed decoding.
+pub(crate) fn refusal(definition: &str) -> Option<&'static str> {
+    Some(match definition {
+        "Id" => Id::REFUSAL,
+        "Timestamp" => Timestamp::REFUSAL,
+        "IpAddress" => IpAddress::REFUSAL,
+        "GeoLocation" => GeoLocation::REFUSAL,
+        "UnLocode" => UnLocode::REFUSAL,
+        "AttachmentName" => AttachmentName::REFUSAL,
+        "MediaType" => MediaType::REFUSAL,
+        "Protocol" => Protocol::REFUSAL,
+        "Hash" => Hash::REFUSAL,
+        "Email" => Email::REFUSAL,
+        "Uri" => Uri::REFUSAL,
+        _ => return None,
+    })
+}
 
 /// A one-keyword validator for a `format`, so that the typed model asserts
 /// formats with the very code the schema validator uses.

@@ -104,8 +104,16 @@ pub fn validate(message: &Value) -> Result<(), Error> {
         .validator()
         .iter_errors(message)
         .map(|e| {
-            Violation::new(e.kind().keyword(), e.masked().to_string())
-                .at(e.instance_path().as_str())
+            // A pattern or format of one of our named types is explained in
+            // words rather than by repeating the regular expression.
+            let reason = e
+                .schema_path()
+                .as_str()
+                .strip_prefix("/definitions/")
+                .and_then(|rest| rest.split('/').next())
+                .and_then(crate::scalar::refusal)
+                .map_or_else(|| e.masked().to_string(), str::to_string);
+            Violation::new(e.kind().keyword(), reason).at(e.instance_path().as_str())
         })
         .collect();
     if violations.is_empty() {

@@ -307,3 +307,19 @@ fn member_order_survives_a_round_trip() {
         .unwrap()
         .starts_with(r#"{"Version":"2.D.V08","ID":"#));
 }
+
+#[test]
+fn broken_patterns_are_explained_in_words_everywhere() {
+    let built = Message::builder(analyzer().ip("1.2.3.999"))
+        .build()
+        .unwrap_err();
+    let value = json!({"Version": "2.D.V08", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+        "CreateTime": "2025-01-01T00:00:00Z", "Analyzer": {"Name": "a", "IP": "1.2.3.999"}});
+    let validated = idmefv2::validate(&value).unwrap_err();
+    let decoded = Message::from_slice(value.to_string().as_bytes()).unwrap_err();
+    for e in [&built, &validated, &decoded] {
+        let v = &e.violations()[0];
+        assert_eq!((v.pointer(), v.keyword()), ("/Analyzer/IP", "pattern"));
+        assert_eq!(v.reason(), "not an IPv4 or IPv6 address");
+    }
+}
