@@ -5,7 +5,7 @@
 //! forms that `time` and `uuid` would rewrite, such as uppercase hex, no UTC
 //! offset or second 60) and can only hold text that the schema accepts.
 
-use std::{fmt, str::FromStr, sync::OnceLock};
+use std::{cell::RefCell, fmt, str::FromStr, sync::OnceLock};
 
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Number, Value};
@@ -210,6 +210,13 @@ text_type!(
 /// A one-keyword validator for a `format`, so that the typed model asserts
 /// formats with the very code the schema validator uses.
 fn format_check(cell: &'static OnceLock<jsonschema::Validator>, format: &str, s: &str) -> bool {
+    /// Longest text whose buffer is kept for the next check.
+    const KEEP: usize = 1024;
+    thread_local! {
+        /// The validator takes a `Value`; this one is reused so that a
+        /// check does not allocate.
+        static SCRATCH: RefCell<Value> = const { RefCell::new(Value::String(String::new())) };
+    }
     let validator = cell.get_or_init(|| {
         jsonschema::options()
             .with_draft(jsonschema::Draft::Draft4)
@@ -217,7 +224,25 @@ fn format_check(cell: &'static OnceLock<jsonschema::Validator>, format: &str, s:
             .build(&serde_json::json!({ "format": format }))
             .expect("a lone format keyword compiles")
     });
-    validator.is_valid(&Value::String(s.to_owned()))
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut value) => {
+            if let Value::String(buffer) = &mut *value {
+                buffer.clear();
+                buffer.push_str(s);
+            } else {
+                *value = Value::String(s.to_owned());
+            }
+            let valid = validator.is_valid(&value);
+            if let Value::String(buffer) = &mut *value {
+                if buffer.capacity() > KEEP {
+                    *buffer = String::new();
+                }
+            }
+            valid
+        }
+        // Only if a check ever ran inside another one on this thread.
+        Err(_) => validator.is_valid(&Value::String(s.to_owned())),
+    })
 }
 
 fn is_email(s: &str) -> bool {

@@ -279,3 +279,39 @@ fn content_is_an_object_or_a_string() {
         .unwrap_err();
     assert_eq!(err.violations()[0].pointer(), "/Content");
 }
+
+#[test]
+fn format_checks_agree_with_the_schema_validator_whatever_came_before() {
+    use idmefv2::types::{Email, Uri};
+    // The typed checks reuse one buffer per thread: a long text, a text
+    // with a trailing part of an earlier one, and a short text must each be
+    // judged alone, exactly as the schema validator judges them.
+    let email = |s: &str| {
+        let schema = serde_json::json!({"format": "email"});
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        validator.is_valid(&serde_json::Value::String(s.to_owned()))
+    };
+    let long_local = format!("{}@example.org", "a".repeat(2000));
+    let cases = [
+        long_local.as_str(),
+        "a@example.org",
+        "a@",
+        "user.name+tag@sub.example.org",
+        "@example.org",
+        "a@example.org ",
+        "",
+    ];
+    for s in cases {
+        assert_eq!(Email::new(s).is_ok(), email(s), "{s:?}");
+    }
+    assert!(Email::new("a@example.org").is_ok());
+    assert!(Email::new("a@").is_err());
+    assert!(Uri::new(format!("https://example.org/{}", "p".repeat(3000))).is_ok());
+    assert!(Uri::new("https://example.org/").is_ok());
+    assert!(Uri::new("no scheme").is_err());
+    assert!(Uri::new("https://example.org/").is_ok());
+}
