@@ -315,3 +315,20 @@ fn format_checks_agree_with_the_schema_validator_whatever_came_before() {
     assert!(Uri::new("no scheme").is_err());
     assert!(Uri::new("https://example.org/").is_ok());
 }
+
+#[test]
+fn to_vec_writes_what_serde_json_writes() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/valid");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let message = Message::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let bytes = message.to_vec();
+            assert_eq!(bytes, serde_json::to_vec(&message).unwrap(), "{path:?}");
+            assert_eq!(Message::from_slice(&bytes).unwrap(), message, "{path:?}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 10, "fixtures not found in {dir}");
+}
