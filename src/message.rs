@@ -6,7 +6,9 @@ use serde::Deserialize;
 
 use crate::{
     codec::{self, SerializedMessage},
-    json, validate, Error, Message, Violation,
+    json,
+    types::Content,
+    validate, Error, Message, Violation,
 };
 
 /// Bounds on hostile input, checked before and while decoding.
@@ -101,7 +103,25 @@ impl Message {
 
     /// The message as compact JSON.
     pub fn to_vec(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("the model always encodes")
+        let mut out = Vec::with_capacity(self.encoded_size_hint());
+        serde_json::to_writer(&mut out, self).expect("the model always encodes");
+        out
+    }
+
+    /// A first capacity for the encoding buffer, so that it seldom grows:
+    /// attachment texts (base64 files) make up most of a large message,
+    /// and the rest of a typical alert takes one or two KiB.
+    fn encoded_size_hint(&self) -> usize {
+        let attachments: usize = self
+            .attachment
+            .iter()
+            .flatten()
+            .map(|a| match &a.content {
+                Some(Content::Text(text)) => 256 + text.len(),
+                _ => 256,
+            })
+            .sum();
+        1024 + attachments
     }
 
     /// The message as indented JSON.

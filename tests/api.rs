@@ -323,3 +323,56 @@ fn broken_patterns_are_explained_in_words_everywhere() {
         assert_eq!(v.reason(), "not an IPv4 or IPv6 address");
     }
 }
+
+#[test]
+fn format_checks_agree_with_the_schema_validator_whatever_came_before() {
+    use idmefv2::types::{Email, Uri};
+    // The typed checks reuse one buffer per thread: a long text, a text
+    // with a trailing part of an earlier one, and a short text must each be
+    // judged alone, exactly as the schema validator judges them.
+    let email = |s: &str| {
+        let schema = serde_json::json!({"format": "email"});
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        validator.is_valid(&serde_json::Value::String(s.to_owned()))
+    };
+    let long_local = format!("{}@example.org", "a".repeat(2000));
+    let cases = [
+        long_local.as_str(),
+        "a@example.org",
+        "a@",
+        "user.name+tag@sub.example.org",
+        "@example.org",
+        "a@example.org ",
+        "",
+    ];
+    for s in cases {
+        assert_eq!(Email::new(s).is_ok(), email(s), "{s:?}");
+    }
+    assert!(Email::new("a@example.org").is_ok());
+    assert!(Email::new("a@").is_err());
+    assert!(Uri::new(format!("https://example.org/{}", "p".repeat(3000))).is_ok());
+    assert!(Uri::new("https://example.org/").is_ok());
+    assert!(Uri::new("no scheme").is_err());
+    assert!(Uri::new("https://example.org/").is_ok());
+}
+
+#[test]
+fn to_vec_writes_what_serde_json_writes() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/valid");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let message = Message::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let bytes = message.to_vec();
+            assert_eq!(bytes, serde_json::to_vec(&message).unwrap(), "{path:?}");
+            assert_eq!(Message::from_slice(&bytes).unwrap(), message, "{path:?}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 10, "fixtures not found in {dir}");
+}
