@@ -109,7 +109,10 @@ fn exercise(bytes: &[u8]) -> Result<(), TestCaseError> {
             // A valid message of an older draft: the typed model holds
             // 2.D.V08 and 2.D.V09-Dev only, and says so.
             Err(Error::OlderDraft { .. }) => {
-                prop_assert!(untyped.is_ok(), "OlderDraft for a message its draft refuses")
+                prop_assert!(
+                    untyped.is_ok(),
+                    "OlderDraft for a message its draft refuses"
+                )
             }
             Err(e) => prop_assert!(
                 untyped.is_err(),
