@@ -404,6 +404,23 @@ fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
             quote!(#ident: #slot,)
         }
     });
+    // Writing one member, when present.
+    let write: Vec<TokenStream> = fields
+        .iter()
+        .map(|f| {
+            let (ident, json) = (f.ident, f.json);
+            if f.required {
+                quote!(s.serialize_field(#json, &self.#ident)?;)
+            } else {
+                quote! {
+                    if let Some(v) = &self.#ident {
+                        s.serialize_field(#json, v)?;
+                    }
+                }
+            }
+        })
+        .collect();
+    let bits: Vec<u32> = (0..fields.len() as u32).map(|i| 1 << i).collect();
     let encode = fields.iter().zip(&indexes).map(|(f, i)| {
         let (ident, json) = (f.ident, f.json);
         if f.required {
@@ -464,19 +481,21 @@ fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
                 use ::serde::ser::SerializeStruct as _;
                 let mut s = serializer.serialize_struct(#name_str, #len)?;
-                let member = |i: u8, s: &mut S::SerializeStruct| match i {
-                    #(#encode)*
-                    _ => Ok(()),
-                };
-                let mut written = 0u32;
-                for i in self.order.iter() {
-                    written |= 1 << i;
-                    member(i, &mut s)?;
-                }
-                for i in 0..#len as u8 {
-                    if written & (1 << i) == 0 {
+                if self.order.is_empty() {
+                    #(#write)*
+                } else {
+                    // The members in the order they were read, then any set
+                    // since, in schema order.
+                    let member = |i: u8, s: &mut S::SerializeStruct| match i {
+                        #(#encode)*
+                        _ => Ok(()),
+                    };
+                    let mut written = 0u32;
+                    for i in self.order.iter() {
+                        written |= 1 << i;
                         member(i, &mut s)?;
                     }
+                    #(if written & #bits == 0 { #write })*
                 }
                 s.end()
             }

@@ -139,20 +139,24 @@ fn members<'de, A: MapAccess<'de>>(
     let mut out = Map::new();
     while let Some(key) = map.next_key::<String>()? {
         let child = track.as_ref().map(|t| t.child(&key));
-        if out.contains_key(&key) {
-            if let Some(t) = &child {
-                *t.failure.borrow_mut() = Some(Error::DuplicateKey {
-                    pointer: t.pointer.clone(),
-                });
-            }
-            return Err(de::Error::custom("member appears twice in one object"));
-        }
+        let pointer = child.as_ref().map(|t| (t.failure, t.pointer.clone()));
         let value = map.next_value_seed(ValueSeed {
             budget,
             limit,
             track: child,
         })?;
-        out.insert(key, value);
+        // One lookup: insert, or find the member already there.
+        match out.entry(key) {
+            serde_json::map::Entry::Vacant(slot) => {
+                slot.insert(value);
+            }
+            serde_json::map::Entry::Occupied(_) => {
+                if let Some((failure, pointer)) = pointer {
+                    *failure.borrow_mut() = Some(Error::DuplicateKey { pointer });
+                }
+                return Err(de::Error::custom("member appears twice in one object"));
+            }
+        }
     }
     Ok(out)
 }

@@ -57,6 +57,10 @@ impl MemberOrder {
         }
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = u8> + '_ {
         self.members
             .get(..usize::from(self.len))
