@@ -17,6 +17,14 @@ fuzz_target!(|data: &[u8]| {
     // too. Otherwise both must say the same.
     match idmefv2::Message::from_slice(data) {
         Ok(_) => assert!(verdict.is_ok(), "decoder accepted what validate refused"),
+        // A valid message of an older draft: the typed model holds
+        // 2.D.V08 and 2.D.V09-Dev only.
+        Err(idmefv2::Error::OlderDraft { .. }) => {
+            assert!(
+                verdict.is_ok(),
+                "OlderDraft for a message its draft refuses"
+            )
+        }
         Err(idmefv2::Error::DuplicateKey { .. })
         | Err(idmefv2::Error::TooDeep { .. })
         | Err(idmefv2::Error::TooLarge { .. }) => {}
