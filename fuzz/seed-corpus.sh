@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 for target in unserialize validate; do
     mkdir -p "corpus/$target"
-    cp ../fixtures/valid/*.json ../fixtures/invalid/*.json "corpus/$target/"
+    cp ../fixtures/valid/*.json ../fixtures/invalid/*.json \
+        ../fixtures/drafts/valid/*.json ../fixtures/drafts/invalid/*.json "corpus/$target/"
 done
 echo "seeded corpus/unserialize and corpus/validate from ../fixtures"
