@@ -141,19 +141,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::{json, validate, Error, Id, Limits, Message, Version, Violation};
+use crate::{json, validate, validate::DRAFTS, Error, Id, Limits, Message, Version, Violation};
 
-/// The drafts, oldest first; a step goes from one entry to the next.
-const DRAFTS: [&str; 8] = [
-    "2.D.V02",
-    "2.D.V03",
-    "2.D.V04",
-    "2.D.V05",
-    "2.D.V06",
-    "2.D.V07",
-    "2.D.V08",
-    "2.D.V09-Dev",
-];
+// Indexes into DRAFTS (oldest first); a step goes from one entry to the next.
 const V03: usize = 1;
 const V05: usize = 3;
 const V06: usize = 4;

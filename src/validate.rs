@@ -13,20 +13,24 @@ struct Schema {
     compiled: OnceLock<jsonschema::Validator>,
 }
 
-macro_rules! schemas {
+/// Declares the drafts, oldest first, and embeds the schema of each.
+macro_rules! drafts {
     ($($version:literal),* $(,)?) => {
-        [$(Schema {
+        /// Every draft this crate checks, oldest first. The typed model
+        /// holds the last two; the older ones are checked as untyped JSON
+        /// and can be carried forward with [`crate::upgrade`].
+        pub(crate) const DRAFTS: [&str; 8] = [$($version),*];
+
+        /// The schema of each entry of [`DRAFTS`], in the same order.
+        static SCHEMAS: [Schema; 8] = [$(Schema {
             version: $version,
             text: include_str!(concat!("../schema/idmefv2-", $version, ".json")),
             compiled: OnceLock::new(),
-        }),*]
+        }),*];
     };
 }
 
-/// Every draft this crate checks, oldest first. The typed model holds the
-/// last two; the older ones are checked as untyped JSON and can be carried
-/// forward with [`crate::upgrade`].
-static SCHEMAS: [Schema; 8] = schemas![
+drafts![
     "2.D.V02",
     "2.D.V03",
     "2.D.V04",

@@ -479,12 +479,7 @@ fn convert(paths: &[PathBuf], from: &str, to: &str, pretty: bool) -> io::Result<
             match checked {
                 Ok(encoded) => {
                     counts.0 += 1;
-                    if pretty {
-                        out.write_all(&pretty::indent(&encoded))?;
-                    } else {
-                        out.write_all(&encoded)?;
-                    }
-                    out.write_all(b"\n")
+                    write_line(&mut out, &encoded, pretty)
                 }
                 Err(failure) => {
                     counts.1 += 1;
@@ -496,6 +491,16 @@ fn convert(paths: &[PathBuf], from: &str, to: &str, pretty: bool) -> io::Result<
     (status.valid, status.invalid) = counts;
     out.flush()?;
     Ok(status.exit_code())
+}
+
+/// Writes one encoded message (indented with `pretty`) and a newline.
+fn write_line(out: &mut impl Write, encoded: &[u8], pretty: bool) -> io::Result<()> {
+    if pretty {
+        out.write_all(&pretty::indent(encoded))?;
+    } else {
+        out.write_all(encoded)?;
+    }
+    out.write_all(b"\n")
 }
 
 /// Carries one message to `target`: typed messages at or past it are kept
@@ -562,13 +567,7 @@ fn upgrade(
                     for note in &report {
                         writeln!(err, "{source}:{line}: {note}")?;
                     }
-                    let encoded = message.to_vec();
-                    if pretty {
-                        out.write_all(&pretty::indent(&encoded))?;
-                    } else {
-                        out.write_all(&encoded)?;
-                    }
-                    out.write_all(b"\n")
+                    write_line(&mut out, &message.to_vec(), pretty)
                 }
                 Err(failure) => {
                     counts.1 += 1;
@@ -594,12 +593,12 @@ fn example(version: Version) -> io::Result<ExitCode> {
     .category(Category::AccessUnauthorized)
     .priority(Priority::Medium)
     .source(
-        Source::builder(Id::new_v4())
+        Source::builder(Id::generate())
             .ip("198.51.100.23")
             .port(4242u16),
     )
     .target(
-        Target::builder(Id::new_v4())
+        Target::builder(Id::generate())
             .hostname("bastion.example.org")
             .port(22u16),
     )
