@@ -382,8 +382,51 @@ impl Timestamp {
     }
 
     fn parts(&self) -> Result<(time::PrimitiveDateTime, Option<time::UtcOffset>), Error> {
-        let s = self.0.as_bytes();
-        // The pattern fixes the position of every field read here.
+        let f = TimestampFields::read(&self.0)
+            .ok_or_else(|| Error::Conversion("timestamp: not of the schema's form".into()))?;
+        let bad = |e: &dyn fmt::Display| Error::Conversion(format!("timestamp: {e}"));
+        let month = time::Month::try_from(f.month).map_err(|e| bad(&e))?;
+        let date = time::Date::from_calendar_date(f.year, month, f.day).map_err(|e| bad(&e))?;
+        if f.second == 60 {
+            return Err(Error::Conversion(
+                "timestamp is a leap second, which time::OffsetDateTime cannot hold".into(),
+            ));
+        }
+        let clock =
+            time::Time::from_hms_nano(f.hour, f.minute, f.second, f.nanos).map_err(|e| bad(&e))?;
+        let offset = match f.offset_minutes {
+            None => None,
+            Some(minutes) => {
+                Some(time::UtcOffset::from_whole_seconds(minutes * 60).map_err(|e| bad(&e))?)
+            }
+        };
+        Ok((time::PrimitiveDateTime::new(date, clock), offset))
+    }
+}
+
+/// The numbers written in a timestamp of the schema's form, not yet checked
+/// against the calendar (month 00 and 30 February read as written).
+pub(crate) struct TimestampFields {
+    pub(crate) year: i32,
+    pub(crate) month: u8,
+    pub(crate) day: u8,
+    pub(crate) hour: u8,
+    pub(crate) minute: u8,
+    pub(crate) second: u8,
+    /// The fraction, cut to nanoseconds.
+    pub(crate) nanos: u32,
+    /// `None` when the text names no UTC offset.
+    pub(crate) offset_minutes: Option<i32>,
+}
+
+impl TimestampFields {
+    /// The fields of `text`, or `None` when the schema's pattern refuses it.
+    pub(crate) fn read(text: &str) -> Option<Self> {
+        if !pattern::is_timestamp(text) {
+            return None;
+        }
+        let s = text.as_bytes();
+        // The pattern fixes the position and the digits of every field.
         let num = |bytes: &[u8], r: std::ops::Range<usize>| -> u32 {
             bytes
                 .get(r)
@@ -391,16 +434,6 @@ impl Timestamp {
                 .iter()
                 .fold(0, |n, d| n * 10 + u32::from(d.wrapping_sub(b'0')))
         };
-        let bad = |e: &dyn fmt::Display| Error::Conversion(format!("timestamp: {e}"));
-        let month = time::Month::try_from(num(s, 5..7) as u8).map_err(|e| bad(&e))?;
-        let date = time::Date::from_calendar_date(num(s, 0..4) as i32, month, num(s, 8..10) as u8)
-            .map_err(|e| bad(&e))?;
-        let second = num(s, 17..19);
-        if second == 60 {
-            return Err(Error::Conversion(
-                "timestamp is a leap second, which time::OffsetDateTime cannot hold".into(),
-            ));
-        }
         let mut rest = s.get(19..).unwrap_or_default();
         let mut nanos = 0u32;
         if let Some(fraction) = rest.strip_prefix(b".") {
@@ -408,23 +441,24 @@ impl Timestamp {
             nanos = num(fraction, 0..digits.min(9)) * 10u32.pow(9 - digits.min(9) as u32);
             rest = fraction.get(digits..).unwrap_or_default();
         }
-        let clock = time::Time::from_hms_nano(
-            num(s, 11..13) as u8,
-            num(s, 14..16) as u8,
-            second as u8,
-            nanos,
-        )
-        .map_err(|e| bad(&e))?;
-        let offset = match rest.first() {
+        let offset_minutes = match rest.first() {
             None => None,
-            Some(b'Z') => Some(time::UtcOffset::UTC),
+            Some(b'Z') => Some(0),
             Some(sign) => {
-                let (h, m) = (num(rest, 1..3) as i8, num(rest, 4..6) as i8);
-                let (h, m) = if *sign == b'-' { (-h, -m) } else { (h, m) };
-                Some(time::UtcOffset::from_hms(h, m, 0).map_err(|e| bad(&e))?)
+                let minutes = (num(rest, 1..3) * 60 + num(rest, 4..6)) as i32;
+                Some(if *sign == b'-' { -minutes } else { minutes })
             }
         };
-        Ok((time::PrimitiveDateTime::new(date, clock), offset))
+        Some(TimestampFields {
+            year: num(s, 0..4) as i32,
+            month: num(s, 5..7) as u8,
+            day: num(s, 8..10) as u8,
+            hour: num(s, 11..13) as u8,
+            minute: num(s, 14..16) as u8,
+            second: num(s, 17..19) as u8,
+            nanos,
+            offset_minutes,
+        })
     }
 }
 

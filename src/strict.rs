@@ -107,6 +107,7 @@ use time::{Date, Duration, Month};
 
 use crate::{
     json,
+    scalar::TimestampFields,
     table::{self, Class},
     validate, Error, Limits, Message, Path, Violation,
 };
@@ -442,7 +443,7 @@ fn is_base64(text: &str) -> bool {
 /// is left to the schema.
 fn timestamp(text: &str) -> Vec<Violation> {
     let mut out = Vec::new();
-    let Some(parts) = Parts::parse(text) else {
+    let Some(parts) = TimestampFields::read(text) else {
         return out;
     };
     let bad_date = |reason: &str| Violation::new("calendar-date", reason);
@@ -488,59 +489,4 @@ fn leap_second_slot(date: Date, hour: u8, minute: u8, offset: i32) -> bool {
         return false;
     };
     utc_date.next_day().is_none_or(|next| next.day() == 1)
-}
-
-/// The fields of a timestamp of the schema's form.
-struct Parts {
-    year: i32,
-    month: u8,
-    day: u8,
-    hour: u8,
-    minute: u8,
-    second: u8,
-    /// `None` when the timestamp has no offset.
-    offset_minutes: Option<i32>,
-}
-
-impl Parts {
-    fn parse(text: &str) -> Option<Parts> {
-        let b = text.as_bytes();
-        let digits = |from: usize, len: usize| -> Option<u32> {
-            let part = b.get(from..from + len)?;
-            part.iter()
-                .all(u8::is_ascii_digit)
-                .then(|| part.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')))
-        };
-        let punct = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
-        if !punct.iter().all(|&(i, c)| b.get(i) == Some(&c)) {
-            return None;
-        }
-        let mut rest = &b[19.min(b.len())..];
-        if let Some(fraction) = rest.strip_prefix(b".") {
-            let n = fraction.iter().take_while(|d| d.is_ascii_digit()).count();
-            rest = &fraction[n..];
-        }
-        let offset_minutes = match rest {
-            [] => None,
-            [b'Z'] => Some(0),
-            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-                let field = |a: u8, b: u8| -> Option<i32> {
-                    (a.is_ascii_digit() && b.is_ascii_digit())
-                        .then(|| i32::from(a - b'0') * 10 + i32::from(b - b'0'))
-                };
-                let minutes = field(*h1, *h2)? * 60 + field(*m1, *m2)?;
-                Some(if *sign == b'-' { -minutes } else { minutes })
-            }
-            _ => return None,
-        };
-        Some(Parts {
-            year: i32::try_from(digits(0, 4)?).ok()?,
-            month: u8::try_from(digits(5, 2)?).ok()?,
-            day: u8::try_from(digits(8, 2)?).ok()?,
-            hour: u8::try_from(digits(11, 2)?).ok()?,
-            minute: u8::try_from(digits(14, 2)?).ok()?,
-            second: u8::try_from(digits(17, 2)?).ok()?,
-            offset_minutes,
-        })
-    }
 }
