@@ -42,12 +42,22 @@ struct Track<'a> {
 
 impl Track<'_> {
     fn child(&self, segment: impl fmt::Display) -> Self {
-        let segment = segment.to_string().replace('~', "~0").replace('/', "~1");
+        let segment = escape_segment(&segment.to_string());
         Track {
             failure: self.failure,
             pointer: format!("{}/{segment}", self.pointer),
         }
     }
+}
+
+/// Escapes one member name for use as a JSON pointer segment (RFC 6901).
+pub(crate) fn escape_segment(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+/// Undoes [`escape_segment`].
+pub(crate) fn unescape_segment(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// Reads one JSON value with at most `budget` levels of arrays and objects.

@@ -336,16 +336,6 @@ fn carry(message: &Value, to: usize) -> Result<(Value, &'static str, Vec<Upgrade
     Ok((Value::Object(object), DRAFTS[from], notes))
 }
 
-/// Escapes one member name for use in a JSON pointer.
-fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
-}
-
-/// Undoes [`escape`].
-fn unescape(segment: &str) -> String {
-    segment.replace("~1", "/").replace("~0", "~")
-}
-
 /// Members of the analyzer class as `2.D.V04` defines them.
 const ANALYZER_V04: [&str; 14] = [
     "Name",
@@ -650,7 +640,7 @@ impl Step<'_> {
                 .violations()
                 .iter()
                 .filter_map(|v| v.pointer().strip_prefix("/Analyzer/"))
-                .map(|rest| unescape(rest.split('/').next().unwrap_or_default()))
+                .map(|rest| json::unescape_segment(rest.split('/').next().unwrap_or_default()))
                 .collect();
             bad.sort();
             bad.dedup();
@@ -662,7 +652,7 @@ impl Step<'_> {
         }
         for (name, value, why) in dropped {
             self.note(
-                format!("/Analyzer/{}", escape(&name)),
+                format!("/Analyzer/{}", json::escape_segment(&name)),
                 NoteKind::Dropped,
                 format!(
                     "2.D.V02 and 2.D.V03 did not check analyzer members; {} does, and this one {why}",
