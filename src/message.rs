@@ -180,18 +180,22 @@ fn explain(bytes: &[u8], limits: &Limits, typed: &serde_json::Error) -> Error {
         Ok(value) => value,
         Err(e) => return e,
     };
-    match validate::validate(&value) {
+    let text = typed.to_string();
+    let reason = text.split(" at line ").next().unwrap_or_default();
+    refusal(&value, Violation::new("model", reason))
+}
+
+/// Why the typed model refused `value`, in the schema's terms: every schema
+/// failure; `OlderDraft` for a valid message of an older draft; otherwise
+/// `model` (what the model said), which only a disagreement between the
+/// model and the schema could produce and the conformance suite rules out.
+pub(crate) fn refusal(value: &serde_json::Value, model: Violation) -> Error {
+    match validate::validate(value) {
         Err(e) => e,
-        Ok(()) if !is_typed(&value) => Error::OlderDraft {
+        Ok(()) if !is_typed(value) => Error::OlderDraft {
             version: value["Version"].as_str().unwrap_or_default().to_string(),
         },
-        // Only reachable if the typed model and the schema disagree, which
-        // the conformance suite rules out; report what the model said.
-        Ok(()) => {
-            let text = typed.to_string();
-            let reason = text.split(" at line ").next().unwrap_or_default();
-            Error::invalid(Violation::new("model", reason))
-        }
+        Ok(()) => Error::invalid(model),
     }
 }
 

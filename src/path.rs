@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     table::{self, Attribute},
-    validate, Error, Message, Violation,
+    Error, Message, Violation,
 };
 
 /// One step of a path: a member name and, for lists, the entry index.
@@ -357,14 +357,10 @@ impl Message {
                 *self = message;
                 Ok(())
             }
-            Err(_) => Err(match validate::validate(&root) {
-                Err(e) => e,
-                // Only if the model and the schema disagree, which the
-                // conformance tests rule out.
-                Ok(()) => Error::invalid(
-                    Violation::new("model", "the typed model refuses this value").at(&pointer),
-                ),
-            }),
+            Err(_) => Err(crate::message::refusal(
+                &root,
+                Violation::new("model", "the typed model refuses this value").at(&pointer),
+            )),
         }
     }
 }
