@@ -141,7 +141,12 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::{json, validate, validate::DRAFTS, Error, Id, Limits, Message, Version, Violation};
+use serde::Deserialize;
+
+use crate::{
+    json, message::refusal, validate, validate::DRAFTS, Error, Id, Limits, Message, Version,
+    Violation,
+};
 
 // Indexes into DRAFTS (oldest first); a step goes from one entry to the next.
 const V03: usize = 1;
@@ -279,13 +284,19 @@ fn upgrade_with(message: &Value, target: Version, limits: &Limits) -> Result<Upg
         .position(|d| *d == to)
         .expect("every typed version is a draft");
     let (value, from, report) = carry(message, to_index)?;
-    let bytes = serde_json::to_vec(&value).expect("a JSON value always encodes");
-    // The size limit was for the input; what the steps add must not trip it.
-    let limits = limits.with_max_bytes(usize::MAX);
-    let message = Message::from_slice_with(&bytes, &limits).map_err(|e| Error::Upgrade {
-        from: from.to_string(),
-        to,
-        violations: e.violations().into(),
+    // Straight from the value (no encoding and parsing again); the message
+    // is written in the specification's member order.
+    let typed = {
+        let _budget = json::DepthBudget::set(limits.max_depth);
+        Message::deserialize(&value)
+    };
+    let message = typed.map_err(|e| {
+        let refused = refusal(&value, Violation::new("model", e.to_string()));
+        Error::Upgrade {
+            from: from.to_string(),
+            to,
+            violations: refused.violations().into(),
+        }
     })?;
     Ok(Upgraded {
         from,

@@ -477,3 +477,16 @@ fn the_size_limit_applies_to_the_input_not_to_what_the_upgrade_adds() {
     let upgraded = upgrade::upgrade_slice(&bytes, &limits, Version::V08).unwrap();
     assert!(upgraded.message.to_vec().len() > bytes.len());
 }
+
+#[test]
+fn upgraded_messages_are_written_in_the_specifications_member_order() {
+    let v04 = br#"{"Status": "Event", "Analyzer": {"Name": "ids", "IP": "192.0.2.1"},
+        "CreateTime": "2021-05-01T10:00:00Z", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+        "Version": "2.D.V04"}"#;
+    let upgraded = upgrade::upgrade_slice(v04, &idmefv2::Limits::default(), Version::V08).unwrap();
+    let text = String::from_utf8(upgraded.message.to_vec()).unwrap();
+    assert!(
+        text.starts_with(r#"{"Version":"2.D.V08","ID":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","Status":["Event"],"CreateTime":"#),
+        "{text}"
+    );
+}
