@@ -25,7 +25,7 @@ pub fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
         .collect();
     let arg_params = args.iter().map(|f| {
         let (ident, ty) = (f.ident, &f.value_ty);
-        quote!(#ident: impl crate::builder::IntoField<#ty>)
+        quote!(#ident: impl support::IntoField<#ty>)
     });
     let init = fields.iter().map(|f| {
         let (ident, json) = (f.ident, format!("/{}", f.json));
@@ -33,7 +33,7 @@ pub fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
             let default: syn::Expr = syn::parse_str(default).expect("default expr");
             quote!(#ident: Some(#default),)
         } else if f.required {
-            quote!(#ident: crate::builder::convert(#ident, #json, &mut errors),)
+            quote!(#ident: support::convert(#ident, #json, &mut errors),)
         } else {
             quote!(#ident: None,)
         }
@@ -51,10 +51,10 @@ pub fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
                     quote! {
                         #[doc = #doc]
                         #(#field_docs)*
-                        pub fn #ident(mut self, item: impl crate::builder::IntoField<#item>) -> Self {
+                        pub fn #ident(mut self, item: impl support::IntoField<#item>) -> Self {
                             let list = self.#ident.get_or_insert_with(::std::vec::Vec::new);
                             let pointer = format!("{}/{}", #pointer, list.len());
-                            if let Some(item) = crate::builder::convert(item, &pointer, &mut self.errors) {
+                            if let Some(item) = support::convert(item, &pointer, &mut self.errors) {
                                 list.push(item);
                             }
                             self
@@ -67,8 +67,8 @@ pub fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
                     quote! {
                         #[doc = #doc]
                         #(#field_docs)*
-                        pub fn #ident(mut self, value: impl crate::builder::IntoField<#ty>) -> Self {
-                            if let Some(value) = crate::builder::convert(value, #pointer, &mut self.errors) {
+                        pub fn #ident(mut self, value: impl support::IntoField<#ty>) -> Self {
+                            if let Some(value) = support::convert(value, #pointer, &mut self.errors) {
                                 self.#ident = Some(value);
                             }
                             self
@@ -81,7 +81,7 @@ pub fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
         let ident = f.ident;
         if f.required {
             let json = f.json;
-            quote!(#ident: self.#ident.ok_or_else(|| crate::builder::missing(#json))?,)
+            quote!(#ident: self.#ident.ok_or_else(|| support::missing(#json))?,)
         } else {
             quote!(#ident: self.#ident,)
         }
@@ -101,7 +101,7 @@ pub fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
         #[must_use = "a builder does nothing until `build` is called"]
         pub struct #builder {
             #(#slots)*
-            errors: ::std::vec::Vec<crate::Violation>,
+            errors: ::std::vec::Vec<support::Violation>,
         }
         impl #name {
             #[doc = #ctor_doc]
@@ -113,15 +113,15 @@ pub fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
         impl #builder {
             #(#setters)*
             /// Returns the value, or every conversion failure with its JSON pointer.
-            pub fn build(self) -> ::std::result::Result<#name, crate::Error> {
+            pub fn build(self) -> ::std::result::Result<#name, support::Error> {
                 if !self.errors.is_empty() {
-                    return Err(crate::Error::Invalid(self.errors.into()));
+                    return Err(support::refused(self.errors));
                 }
-                Ok(#name { #(#assemble)* order: crate::order::MemberOrder::default() })
+                Ok(#name { #(#assemble)* order: support::MemberOrder::default() })
             }
         }
-        impl crate::builder::IntoField<#name> for #builder {
-            fn into_field(self) -> ::std::result::Result<#name, crate::Error> {
+        impl support::IntoField<#name> for #builder {
+            fn into_field(self) -> ::std::result::Result<#name, support::Error> {
                 self.build()
             }
         }

@@ -33,6 +33,7 @@ pub fn value_list_enum(item: &syn::ItemEnum, t: &mut Tracker) -> TokenStream {
         texts.push(text);
     }
     let expecting = format!("an IDMEFv2 {name} value");
+    let name_str = name.to_string();
     let count = variants.len();
     quote! {
         #(#docs)*
@@ -53,11 +54,11 @@ pub fn value_list_enum(item: &syn::ItemEnum, t: &mut Tracker) -> TokenStream {
             }
         }
         impl ::std::str::FromStr for #name {
-            type Err = crate::Violation;
-            fn from_str(s: &str) -> ::std::result::Result<Self, crate::Violation> {
+            type Err = support::Violation;
+            fn from_str(s: &str) -> ::std::result::Result<Self, support::Violation> {
                 match s {
                     #(#texts => Ok(Self::#variants),)*
-                    _ => Err(crate::Violation::new("enum", concat!("not a ", stringify!(#name), " value"))),
+                    _ => Err(support::unlisted(#name_str)),
                 }
             }
         }

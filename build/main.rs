@@ -26,21 +26,21 @@ const MODEL_REVISIONS: [&str; 2] = ["2.D.V08", "2.D.V09-Dev"];
 /// Schema definitions that map to hand-written types in `src/scalar.rs`
 /// (exact text kept, fast checks) or `src/version.rs`.
 const HAND_WRITTEN: [(&str, &str); 15] = [
-    ("Version", "crate::Version"),
-    ("Id", "crate::scalar::Id"),
-    ("Timestamp", "crate::scalar::Timestamp"),
-    ("IpAddress", "crate::scalar::IpAddress"),
-    ("GeoLocation", "crate::scalar::GeoLocation"),
-    ("UnLocode", "crate::scalar::UnLocode"),
-    ("AttachmentName", "crate::scalar::AttachmentName"),
-    ("MediaType", "crate::scalar::MediaType"),
-    ("Protocol", "crate::scalar::Protocol"),
-    ("Hash", "crate::scalar::Hash"),
-    ("Confidence", "crate::scalar::Confidence"),
-    ("Email", "crate::scalar::Email"),
-    ("Uri", "crate::scalar::Uri"),
-    ("Integer", "crate::scalar::Integer"),
-    ("Content", "crate::scalar::Content"),
+    ("Version", "support::Version"),
+    ("Id", "support::Id"),
+    ("Timestamp", "support::Timestamp"),
+    ("IpAddress", "support::IpAddress"),
+    ("GeoLocation", "support::GeoLocation"),
+    ("UnLocode", "support::UnLocode"),
+    ("AttachmentName", "support::AttachmentName"),
+    ("MediaType", "support::MediaType"),
+    ("Protocol", "support::Protocol"),
+    ("Hash", "support::Hash"),
+    ("Confidence", "support::Confidence"),
+    ("Email", "support::Email"),
+    ("Uri", "support::Uri"),
+    ("Integer", "support::Integer"),
+    ("Content", "support::Content"),
 ];
 
 fn main() {
@@ -104,7 +104,10 @@ fn model(schema: &Value) -> TokenStream {
 
     let mut tracker = fixups::Tracker::default();
     let classes = model::classes_in_schema(schema);
-    let mut out = TokenStream::new();
+    // The one path into the crate: everything else is named through it.
+    let mut out = quote::quote!(
+        use crate::model::support;
+    );
     for item in fixups::drop_typify_impls(generated.items, &mut tracker) {
         match item {
             syn::Item::Struct(item) => {

@@ -13,9 +13,9 @@ use crate::syntax::{doc_attrs, inner_of, serde_rename};
 
 /// Required message fields that the builder fills in when not given.
 const BUILDER_DEFAULTS: [(&str, &str, &str); 3] = [
-    ("Message", "Version", "crate::Version::default()"),
-    ("Message", "ID", "crate::scalar::Id::generate()"),
-    ("Message", "CreateTime", "crate::scalar::Timestamp::now()"),
+    ("Message", "Version", "support::Version::default()"),
+    ("Message", "ID", "support::Id::generate()"),
+    ("Message", "CreateTime", "support::Timestamp::now()"),
 ];
 
 /// One property of a class, in schema order.
@@ -126,7 +126,7 @@ pub fn model_struct(item: &syn::ItemStruct, class: &[Property], t: &mut Tracker)
         #[non_exhaustive]
         pub struct #name {
             #(#decls)*
-            order: crate::order::MemberOrder,
+            order: support::MemberOrder,
         }
         #serde_impls
         #builder

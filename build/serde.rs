@@ -109,7 +109,7 @@ pub fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
                     }
                     fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
                         #(let mut #slots = None;)*
-                        let mut order = crate::order::MemberOrder::recorder();
+                        let mut order = support::MemberOrder::recorder();
                         while let Some(member) = map.next_key::<Member>()? {
                             order.push(member as u8);
                             match member { #(#arms)* }

@@ -54,7 +54,7 @@ pub fn model_table(schema: &Value) -> TokenStream {
                     None => quote!(None),
                 };
                 quote! {
-                    crate::table::Attribute {
+                    support::Attribute {
                         name: #json,
                         list: #list,
                         ty: #ty,
@@ -64,11 +64,12 @@ pub fn model_table(schema: &Value) -> TokenStream {
                 }
             });
         quote! {
-            crate::table::Class { name: #name, attributes: &[#(#attributes)*] },
+            support::Class { name: #name, attributes: &[#(#attributes)*] },
         }
     });
     quote! {
+        use crate::model::support;
         /// Every class of the model, the root first.
-        pub(crate) static CLASSES: &[crate::table::Class] = &[#(#entries)*];
+        pub(crate) static CLASSES: &[support::Class] = &[#(#entries)*];
     }
 }

@@ -1,4 +1,9 @@
 //! Encodings of a message, keyed by media type.
+//!
+//! This module sits above decoding: the built-in JSON codec calls
+//! [`Message::from_slice_with`] and [`Message::to_vec`], and
+//! [`Message::serialize`] and [`Message::unserialize`] are defined here, so
+//! that message decoding never depends on the codecs.
 
 use std::sync::{Arc, LazyLock, RwLock};
 
@@ -84,4 +89,29 @@ pub fn find(media_type: &str) -> Result<Arc<dyn Codec>, Error> {
             media_type: media_type.to_string(),
             supported: codecs.iter().map(|c| c.media_type().to_string()).collect(),
         })
+}
+
+impl Message {
+    /// Encodes the message with the codec registered for `media_type`
+    /// (parameters such as `; charset=utf-8` and letter case are ignored
+    /// when choosing the codec, and kept in the result).
+    ///
+    /// The message is valid by construction (see [`Message::validate`]), so
+    /// no second check runs here.
+    pub fn serialize(&self, media_type: &str) -> Result<SerializedMessage, Error> {
+        let codec = find(media_type)?;
+        Ok(SerializedMessage {
+            content_type: media_type.to_string(),
+            payload: codec.encode(self)?,
+        })
+    }
+
+    /// Decodes and validates a message with the codec for its content type.
+    ///
+    /// The name is the Python reference library's (`unserialize`), kept so
+    /// that code moving between the two reads the same; it does what
+    /// [`Message::from_slice`] does, through the codec.
+    pub fn unserialize(message: &SerializedMessage) -> Result<Message, Error> {
+        find(&message.content_type)?.decode(&message.payload, &Limits::default())
+    }
 }

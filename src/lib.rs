@@ -65,40 +65,34 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-mod builder;
-pub mod codec;
+// The modules in layers: each uses only the layers before it.
+// 1. Errors and limits.
 mod error;
+mod limits;
+// 2. Guarded JSON reading; the drafts.
 mod json;
-mod message;
-mod order;
-mod path;
-mod pattern;
-mod scalar;
-pub mod strict;
-mod table;
-pub mod upgrade;
-mod validate;
 mod version;
-
-/// The generated model: every class and value list of the schema, and the
-/// checked scalar types they use.
-pub mod types {
-    include!(concat!(env!("OUT_DIR"), "/model.rs"));
-    pub use crate::builder::IntoField;
-    pub use crate::scalar::{
-        AttachmentName, Confidence, Content, Email, GeoLocation, Hash, Id, Integer, IpAddress,
-        MediaType, Protocol, Timestamp, UnLocode, Uri,
-    };
-}
+// 3. The typed model (generated code and what it stands on).
+mod model;
+// 4. Schema validation, and the explanation of refused input.
+mod validation;
+// 5. Decoding and encoding whole messages.
+mod message;
+// 6. What builds on messages: codecs, strict checks, IDMEF paths, upgrade.
+pub mod codec;
+mod path;
+pub mod strict;
+pub mod upgrade;
 
 pub use codec::SerializedMessage;
 pub use error::{Error, Violation, Violations};
-pub use message::{validate_slice, Limits};
+pub use limits::Limits;
+pub use message::validate_slice;
+pub use model::types;
 pub use path::Path;
-pub use scalar::{Id, Timestamp};
 pub use strict::validate_strict_value;
-pub use types::{Analyzer, Attachment, Message, Sensor, Source, Target};
-pub use validate::{schema, supported_versions, validate};
+pub use types::{Analyzer, Attachment, Id, Message, Sensor, Source, Target, Timestamp};
+pub use validation::{schema, supported_versions, validate};
 pub use version::Version;
 
 #[doc = include_str!("../README.md")]

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{
-    table::{self, Attribute},
-    Error, Message, Violation,
+    model::table::{self, Attribute},
+    validation, Error, Message, Violation,
 };
 
 /// One step of a path: a member name and, for lists, the entry index.
@@ -357,7 +357,7 @@ impl Message {
                 *self = message;
                 Ok(())
             }
-            Err(_) => Err(crate::message::refusal(
+            Err(_) => Err(validation::explain_value(
                 &root,
                 Violation::new("model", "the typed model refuses this value").at(&pointer),
             )),

@@ -107,9 +107,11 @@ use time::{Date, Duration, Month};
 
 use crate::{
     json,
-    scalar::TimestampFields,
-    table::{self, Class},
-    validate, Error, Limits, Message, Path, Violation,
+    model::{
+        scalar::TimestampFields,
+        table::{self, Class},
+    },
+    validation, Error, Limits, Message, Path, Violation,
 };
 
 impl Message {
@@ -146,7 +148,7 @@ impl Message {
 /// assert_eq!(found[1], ("/CreateTime".to_string(), "calendar-date".to_string()));
 /// ```
 pub fn validate_strict_value(message: &Value) -> Result<(), Error> {
-    let mut found: Vec<Violation> = match validate::validate(message) {
+    let mut found: Vec<Violation> = match validation::validate(message) {
         Ok(()) => Vec::new(),
         Err(Error::Invalid(v)) => v.into_iter().collect(),
         Err(other) => return Err(other),

@@ -144,8 +144,9 @@ use serde_json::{Map, Value};
 use serde::Deserialize;
 
 use crate::{
-    json, message::refusal, validate, validate::DRAFTS, Error, Id, Limits, Message, Version,
-    Violation,
+    json, validate,
+    validation::{explain_value, DRAFTS},
+    Error, Id, Limits, Message, Version, Violation,
 };
 
 // Indexes into DRAFTS (oldest first); a step goes from one entry to the next.
@@ -269,11 +270,7 @@ pub fn upgrade_slice(bytes: &[u8], limits: &Limits, target: Version) -> Result<U
             limit: limits.max_bytes,
         });
     }
-    let value = json::parse_value(
-        bytes,
-        Limits::STRUCTURE_DEPTH + limits.max_depth,
-        limits.max_depth,
-    )?;
+    let value = json::parse_value(bytes, limits.document_depth(), limits.max_depth)?;
     upgrade_with(&value, target, limits)
 }
 
@@ -291,7 +288,7 @@ fn upgrade_with(message: &Value, target: Version, limits: &Limits) -> Result<Upg
         Message::deserialize(&value)
     };
     let message = typed.map_err(|e| {
-        let refused = refusal(&value, Violation::new("model", e.to_string()));
+        let refused = explain_value(&value, Violation::new("model", e.to_string()));
         Error::Upgrade {
             from: from.to_string(),
             to,

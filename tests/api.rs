@@ -376,3 +376,67 @@ fn to_vec_writes_what_serde_json_writes() {
     }
     assert!(seen > 10, "fixtures not found in {dir}");
 }
+
+/// What `Message`'s docs say of decoding with serde directly: the same
+/// rules and the same messages, but no size limit, no member order and no
+/// explanations.
+#[test]
+fn direct_serde_decoding_keeps_the_rules_and_skips_what_the_docs_say() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let read = |dir: &str| -> Vec<(String, Vec<u8>)> {
+        let mut all: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        all.sort();
+        all
+    };
+    let mut reordered = 0;
+    for (name, bytes) in read("valid") {
+        let ours = Message::from_slice(&bytes).unwrap();
+        let direct: Message =
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(direct, ours, "{name}");
+        assert_eq!(direct.to_value(), ours.to_value(), "{name}");
+        // Member order is the one thing the direct path loses.
+        if direct.to_vec() != ours.to_vec() {
+            reordered += 1;
+        }
+    }
+    assert!(
+        reordered > 0,
+        "no fixture shows the member order difference"
+    );
+    for (name, bytes) in read("invalid") {
+        assert!(Message::from_slice(&bytes).is_err(), "{name}");
+        assert!(
+            serde_json::from_slice::<Message>(&bytes).is_err(),
+            "{name}: the direct serde path accepted it"
+        );
+    }
+    // Content nested past the default depth is refused both ways.
+    let deep = format!(
+        r#"{{"Version": "2.D.V08", "ID": "6ba7b801-9dad-11d1-80b4-00c04fd430c8",
+            "CreateTime": "2025-01-01T00:00:00Z", "Analyzer": {{"Name": "a"}},
+            "Attachment": [{{"Name": "a", "Content": {}{}}}]}}"#,
+        r#"{"a":["#.repeat(40),
+        "]}".repeat(40)
+    );
+    assert!(matches!(
+        Message::from_slice(deep.as_bytes()),
+        Err(Error::TooDeep { .. })
+    ));
+    assert!(serde_json::from_slice::<Message>(deep.as_bytes()).is_err());
+    // The size limit is from_slice's only.
+    let mut padded = br#"{"Version": "2.D.V08", "ID": "6ba7b801-9dad-11d1-80b4-00c04fd430c8",
+        "CreateTime": "2025-01-01T00:00:00Z", "Analyzer": {"Name": "a"}}"#
+        .to_vec();
+    padded.resize(Limits::DEFAULT_MAX_BYTES + 1, b' ');
+    assert!(matches!(
+        Message::from_slice(&padded),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(serde_json::from_slice::<Message>(&padded).is_ok());
+}

@@ -1,10 +1,11 @@
-//! Schema validation of untyped JSON, with the schema picked by `Version`.
+//! Schema validation of untyped JSON, with the schema picked by `Version`,
+//! and the explanation of what the typed decoder refused.
 
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::{Error, Version, Violation};
+use crate::{json, model::scalar, Error, Limits, Version, Violation};
 
 /// One embedded schema, compiled on first use and then shared by the process.
 struct Schema {
@@ -24,7 +25,7 @@ macro_rules! drafts {
         /// The schema of each entry of [`DRAFTS`], in the same order.
         static SCHEMAS: [Schema; 8] = [$(Schema {
             version: $version,
-            text: include_str!(concat!("../schema/idmefv2-", $version, ".json")),
+            text: include_str!(concat!("../../schema/idmefv2-", $version, ".json")),
             compiled: OnceLock::new(),
         }),*];
     };
@@ -115,7 +116,7 @@ pub fn validate(message: &Value) -> Result<(), Error> {
                 .as_str()
                 .strip_prefix("/definitions/")
                 .and_then(|rest| rest.split('/').next())
-                .and_then(crate::scalar::refusal)
+                .and_then(scalar::reason_for)
                 .map_or_else(|| e.masked().to_string(), str::to_string);
             Violation::new(e.kind().keyword(), reason).at(e.instance_path().as_str())
         })
@@ -125,4 +126,41 @@ pub fn validate(message: &Value) -> Result<(), Error> {
     } else {
         Err(Error::Invalid(violations.into()))
     }
+}
+
+/// Why the typed decoder refused `bytes`, in the schema's terms: re-reads
+/// them as guarded untyped JSON (which says where a member repeats or the
+/// nesting goes too deep) and explains the value with [`explain_value`].
+/// `typed` is the decoder's own error, used only when the schema finds
+/// nothing.
+pub(crate) fn explain_bytes(bytes: &[u8], limits: &Limits, typed: &serde_json::Error) -> Error {
+    let value = match json::parse_value(bytes, limits.document_depth(), limits.max_depth) {
+        Ok(value) => value,
+        Err(e) => return e,
+    };
+    let text = typed.to_string();
+    let reason = text.split(" at line ").next().unwrap_or_default();
+    explain_value(&value, Violation::new("model", reason))
+}
+
+/// Why the typed model refused `value`, in the schema's terms: every schema
+/// failure; `OlderDraft` for a valid message of an older draft; otherwise
+/// `model` (what the model said), which only a disagreement between the
+/// model and the schema could produce and the conformance suite rules out.
+pub(crate) fn explain_value(value: &Value, model: Violation) -> Error {
+    match validate(value) {
+        Err(e) => e,
+        Ok(()) if !is_typed(value) => Error::OlderDraft {
+            version: value["Version"].as_str().unwrap_or_default().to_string(),
+        },
+        Ok(()) => Error::invalid(model),
+    }
+}
+
+/// Whether the message names a revision the typed model holds.
+fn is_typed(value: &Value) -> bool {
+    value
+        .get("Version")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.parse::<Version>().is_ok())
 }

@@ -43,6 +43,11 @@ pub(crate) fn convert<T>(
     }
 }
 
+/// The error a builder returns for the conversion failures it collected.
+pub(crate) fn refused(errors: Vec<Violation>) -> Error {
+    Error::Invalid(errors.into())
+}
+
 /// The error for a required field left unset (only reachable when its
 /// conversion failed, which is reported already).
 pub(crate) fn missing(member: &str) -> Error {

@@ -10,7 +10,8 @@ use std::{cell::RefCell, fmt, str::FromStr, sync::OnceLock};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Number, Value};
 
-use crate::{builder::IntoField, pattern, Error, Violation};
+use super::{builder::IntoField, pattern};
+use crate::{Error, Violation};
 
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $check:expr, $keyword:literal, $reason:literal) => {
@@ -213,7 +214,7 @@ text_type!(
 /// The refusal text of the checked text type named like a schema
 /// definition, so that schema validation explains a broken pattern or format
 /// in the same words as typed decoding.
-pub(crate) fn refusal(definition: &str) -> Option<&'static str> {
+pub(crate) fn reason_for(definition: &str) -> Option<&'static str> {
     Some(match definition {
         "Id" => Id::REFUSAL,
         "Timestamp" => Timestamp::REFUSAL,

@@ -1,0 +1,17 @@
+//! Everything the generated model (`model.rs` and `table.rs` in `OUT_DIR`)
+//! refers to, in one place: the hand-written types that replace schema
+//! definitions, builder support, member order and the table's types.
+
+pub(crate) use super::builder::{convert, missing, refused, IntoField};
+pub(crate) use super::order::MemberOrder;
+pub(crate) use super::scalar::{
+    AttachmentName, Confidence, Content, Email, GeoLocation, Hash, Id, Integer, IpAddress,
+    MediaType, Protocol, Timestamp, UnLocode, Uri,
+};
+pub(crate) use super::table::{Attribute, Class};
+pub(crate) use crate::{Error, Version, Violation};
+
+/// The refusal of a text that is not one of the values of the list `name`.
+pub(crate) fn unlisted(name: &str) -> Violation {
+    Violation::new("enum", format!("not a {name} value"))
+}
