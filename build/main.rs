@@ -1,6 +1,8 @@
 //! Generates the typed IDMEFv2 model from the schemas in `schema/`.
 //!
-//! typify turns the schema into Rust structs and enums; the fix-ups in
+//! The drafts are the files in `schema/` ([`drafts`]); the typed model is
+//! generated from the schema of the newest stable one. typify turns that
+//! schema into Rust structs and enums; the fix-ups in
 //! [`fixups`] then reshape what typify produced so that decoding decides
 //! exactly as the schema does, and the serde impls ([`serde`]), builders
 //! ([`builder`]) and value lists ([`enums`]) are generated from the same
@@ -8,6 +10,7 @@
 //! here touches the network.
 
 mod builder;
+mod drafts;
 mod enums;
 mod fixups;
 mod model;
@@ -19,9 +22,6 @@ use std::{env, fs, path::Path};
 
 use proc_macro2::TokenStream;
 use serde_json::Value;
-
-/// Revisions that share one typed model: they differ only in `Version`.
-const MODEL_REVISIONS: [&str; 2] = ["2.D.V08", "2.D.V09-Dev"];
 
 /// Schema definitions that map to hand-written types in `src/scalar.rs`
 /// (exact text kept, fast checks) or `src/version.rs`.
@@ -45,45 +45,21 @@ const HAND_WRITTEN: [(&str, &str); 15] = [
 
 fn main() {
     println!("cargo:rerun-if-changed=build");
-    let schemas: Vec<Value> = MODEL_REVISIONS
-        .iter()
-        .map(|revision| {
-            let path = format!("schema/idmefv2-{revision}.json");
-            println!("cargo:rerun-if-changed={path}");
-            let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-        })
-        .collect();
-    let model_schema = one_model(&schemas);
+    println!("cargo:rerun-if-changed=schema");
+    let drafts = drafts::read(Path::new("schema"));
+    let typed = drafts::typed(&drafts);
+    let model_schema = &typed[0].schema;
+    // For messages that name the typed drafts, such as Error::OlderDraft's.
+    let names: Vec<&str> = typed.iter().map(|d| d.version.as_str()).collect();
+    let names = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    };
+    println!("cargo:rustc-env=IDMEFV2_TYPED_DRAFTS={names}");
     let out_dir = env::var("OUT_DIR").expect("OUT_DIR");
+    write(&out_dir, "drafts.rs", drafts::generate(&drafts, typed));
     write(&out_dir, "model.rs", model(model_schema));
     write(&out_dir, "table.rs", table::model_table(model_schema));
-}
-
-/// The schema of the typed model. The revisions it holds differ only in
-/// their `Version` value, which is the hand-written `Version` type for all
-/// of them, so the first revision's schema serves; the build fails as soon
-/// as the revisions differ in anything else.
-fn one_model(schemas: &[Value]) -> &Value {
-    let strip = |schema: &Value| {
-        let mut schema = schema.clone();
-        let obj = schema.as_object_mut().expect("schema root is an object");
-        obj.remove("description");
-        obj["definitions"]
-            .as_object_mut()
-            .expect("definitions")
-            .remove("Version");
-        schema
-    };
-    let first = strip(&schemas[0]);
-    for schema in schemas {
-        assert_eq!(
-            strip(schema),
-            first,
-            "model revisions differ in more than Version"
-        );
-    }
-    &schemas[0]
 }
 
 /// typify's output for `schema`, fixed up, with serde impls and builders.

@@ -34,30 +34,25 @@ use std::{
 };
 
 use gen::{Generator, Rng};
-use idmefv2::{Error, Message};
+use idmefv2::{Draft, Error, Message};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-/// Official schema folders, by the `Version` they accept. The older drafts
-/// are here so that a message relabelled with an older `Version` is judged
-/// by that draft's official schema, as `idmefv2::validate` judges it by ours.
-const OFFICIAL: [(&str, &str); 8] = [
-    ("2.D.V02", "02"),
-    ("2.D.V03", "03"),
-    ("2.D.V04", "04"),
-    ("2.D.V05", "05"),
-    ("2.D.V06", "06"),
-    ("2.D.V07", "07"),
-    ("2.D.V08", "08"),
-    ("2.D.V09-Dev", "09-Dev"),
-];
+/// The folder of a draft's official schema: `2.D.V09-Dev` is in `09-Dev`.
+/// Every draft is loaded, so that a message relabelled with an older
+/// `Version` is judged by that draft's official schema, as
+/// `idmefv2::validate` judges it by ours.
+fn official_folder(draft: Draft) -> &'static str {
+    draft.as_str().trim_start_matches("2.D.V")
+}
 
 struct Official(BTreeMap<&'static str, jsonschema::Validator>);
 
 impl Official {
     fn load(dir: &Path) -> Result<Self, String> {
         let mut map = BTreeMap::new();
-        for (version, folder) in OFFICIAL {
+        for draft in Draft::ALL {
+            let (version, folder) = (draft.as_str(), official_folder(draft));
             let path = dir.join(folder).join("IDMEFv2.schema");
             let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             let schema: Value =

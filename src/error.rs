@@ -144,9 +144,9 @@ pub enum Error {
         supported: Vec<&'static str>,
     },
     /// The message is valid under the older draft its `Version` names, but
-    /// the typed model holds `2.D.V08` and `2.D.V09-Dev` only; convert it
-    /// with [`upgrade`](crate::upgrade::upgrade).
-    #[error("valid {version} message; the typed model holds 2.D.V08 and 2.D.V09-Dev only: upgrade it first (`idmefv2 upgrade` on the command line)")]
+    /// the typed model holds only the drafts of [`Version`](crate::Version);
+    /// convert it with [`upgrade`](crate::upgrade::upgrade).
+    #[error("valid {version} message; the typed model holds {} only: upgrade it first (`idmefv2 upgrade` on the command line)", env!("IDMEFV2_TYPED_DRAFTS"))]
     OlderDraft {
         /// The message's `Version`.
         version: String,

@@ -70,8 +70,8 @@
 mod error;
 mod limits;
 // 2. Guarded JSON reading; the drafts.
+mod draft;
 mod json;
-mod version;
 // 3. The typed model (generated code and what it stands on).
 mod model;
 // 4. Schema validation, and the explanation of refused input.
@@ -85,6 +85,7 @@ pub mod strict;
 pub mod upgrade;
 
 pub use codec::SerializedMessage;
+pub use draft::{Draft, Version};
 pub use error::{Error, Violation, Violations};
 pub use limits::Limits;
 pub use message::validate_slice;
@@ -93,7 +94,6 @@ pub use path::Path;
 pub use strict::validate_strict_value;
 pub use types::{Analyzer, Attachment, Id, Message, Sensor, Source, Target, Timestamp};
 pub use validation::{schema, supported_versions, validate};
-pub use version::Version;
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

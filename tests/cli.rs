@@ -701,10 +701,12 @@ fn every_valid_older_draft_is_valid_with_its_own_version() {
         drafts.insert(version_of(file));
     }
     // Every older draft is covered.
-    assert_eq!(
-        drafts.into_iter().collect::<Vec<_>>(),
-        ["2.D.V02", "2.D.V03", "2.D.V04", "2.D.V05", "2.D.V06", "2.D.V07"]
-    );
+    let older: Vec<&str> = idmefv2::Draft::ALL
+        .iter()
+        .filter(|d| d.version().is_none())
+        .map(|d| d.as_str())
+        .collect();
+    assert_eq!(drafts.into_iter().collect::<Vec<_>>(), older);
 
     // Text format, mixed with current messages in one stream.
     let mut args = vec!["validate", MINIMAL];

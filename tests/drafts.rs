@@ -12,13 +12,9 @@ use std::{collections::BTreeMap, fs, path::Path};
 
 use idmefv2::{
     upgrade::{self, NoteKind, UpgradeNote},
-    Error, Limits, Message, Version,
+    Draft, Error, Limits, Message, Version,
 };
 use serde_json::{json, Value};
-
-const OLD_DRAFTS: [&str; 6] = [
-    "2.D.V02", "2.D.V03", "2.D.V04", "2.D.V05", "2.D.V06", "2.D.V07",
-];
 
 fn dir(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -114,14 +110,40 @@ const ACCEPTED_BY: [(&str, &[&str]); 13] = [
     ("v07-status-and-sectors", &["2.D.V07"]),
 ];
 
+/// Every file in `schema/` is a supported draft, and nothing else is.
 #[test]
 fn every_draft_is_supported() {
-    let mut expected = OLD_DRAFTS.to_vec();
-    expected.extend(["2.D.V08", "2.D.V09-Dev"]);
-    assert_eq!(idmefv2::supported_versions(), expected);
-    for draft in expected {
-        let schema: Value = serde_json::from_str(idmefv2::schema(draft).unwrap()).unwrap();
-        assert_eq!(schema["definitions"]["Version"]["enum"], json!([draft]));
+    let mut files: Vec<String> = fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|name| {
+            name.trim_start_matches("idmefv2-")
+                .trim_end_matches(".json")
+                .to_string()
+        })
+        .collect();
+    files.sort();
+    let mut supported = idmefv2::supported_versions();
+    supported.sort_unstable();
+    assert_eq!(supported, files);
+    assert!(files.len() >= 8, "{files:?}");
+    for draft in Draft::ALL {
+        let schema: Value = serde_json::from_str(draft.schema()).unwrap();
+        assert_eq!(
+            schema["definitions"]["Version"]["enum"],
+            json!([draft.as_str()])
+        );
+        assert_eq!(idmefv2::schema(draft.as_str()), Some(draft.schema()));
+    }
+    // The typed model holds the newest drafts, the latest stable one first.
+    let typed: Vec<Draft> = Version::ALL.iter().map(|v| v.draft()).collect();
+    assert_eq!(typed, Draft::ALL[Draft::ALL.len() - typed.len()..]);
+    assert_eq!(typed[0], Version::LATEST.draft());
+    for draft in Draft::ALL {
+        assert_eq!(
+            draft.version().map(Version::draft),
+            typed.contains(&draft).then_some(draft)
+        );
     }
 }
 

@@ -1,8 +1,8 @@
 //! The code `build/` generates from `schema/` is kept under version control
 //! in `tests/golden/`, so that a change to the schema, to the generator or
-//! to typify shows up as a reviewable diff: the model (`model.rs`) and the
+//! to typify shows up as a reviewable diff: the model (`model.rs`), the
 //! table of classes and attributes that IDMEF paths and strict checks read
-//! (`table.rs`).
+//! (`table.rs`), and the drafts found in `schema/` (`drafts.rs`).
 //!
 //! After an intended change, refresh the copies with
 //! `UPDATE_GOLDEN=1 cargo test --test generated`.
@@ -45,5 +45,13 @@ fn generated_path_table_matches_the_reviewed_copy() {
     matches_golden(
         "table.rs",
         include_str!(concat!(env!("OUT_DIR"), "/table.rs")),
+    );
+}
+
+#[test]
+fn generated_drafts_match_the_reviewed_copy() {
+    matches_golden(
+        "drafts.rs",
+        include_str!(concat!(env!("OUT_DIR"), "/drafts.rs")),
     );
 }

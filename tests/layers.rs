@@ -11,7 +11,7 @@ const RANKS: [(&str, u8); 11] = [
     ("error", 0),
     ("limits", 0),
     ("json", 1),
-    ("version", 1),
+    ("draft", 1),
     ("model", 2),
     ("validation", 3),
     ("message", 4),
@@ -22,12 +22,13 @@ const RANKS: [(&str, u8); 11] = [
 ];
 
 /// The module that defines each name re-exported at the crate root.
-const ROOT_NAMES: [(&str, &str); 20] = [
+const ROOT_NAMES: [(&str, &str); 21] = [
     ("Error", "error"),
     ("Violation", "error"),
     ("Violations", "error"),
     ("Limits", "limits"),
-    ("Version", "version"),
+    ("Version", "draft"),
+    ("Draft", "draft"),
     ("types", "model"),
     ("Message", "model"),
     ("Analyzer", "model"),

@@ -5,72 +5,37 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::{json, model::scalar, Error, Limits, Version, Violation};
+use crate::{json, model::scalar, Draft, Error, Limits, Version, Violation};
 
-/// One embedded schema, compiled on first use and then shared by the process.
-struct Schema {
-    version: &'static str,
-    text: &'static str,
-    compiled: OnceLock<jsonschema::Validator>,
+/// The validator of each draft, in the order of [`Draft::ALL`], compiled
+/// on first use and then shared by the process.
+static VALIDATORS: [OnceLock<jsonschema::Validator>; Draft::ALL.len()] =
+    [const { OnceLock::new() }; Draft::ALL.len()];
+
+fn validator(draft: Draft) -> &'static jsonschema::Validator {
+    // `Draft::ALL` lists the variants in declaration order.
+    VALIDATORS[draft as usize].get_or_init(|| {
+        let schema: Value =
+            serde_json::from_str(draft.schema()).expect("embedded schema is valid JSON");
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("embedded schema compiles")
+    })
 }
 
-/// Declares the drafts, oldest first, and embeds the schema of each.
-macro_rules! drafts {
-    ($($version:literal),* $(,)?) => {
-        /// Every draft this crate checks, oldest first. The typed model
-        /// holds the last two; the older ones are checked as untyped JSON
-        /// and can be carried forward with [`crate::upgrade`].
-        pub(crate) const DRAFTS: [&str; 8] = [$($version),*];
-
-        /// The schema of each entry of [`DRAFTS`], in the same order.
-        static SCHEMAS: [Schema; 8] = [$(Schema {
-            version: $version,
-            text: include_str!(concat!("../../schema/idmefv2-", $version, ".json")),
-            compiled: OnceLock::new(),
-        }),*];
-    };
-}
-
-drafts![
-    "2.D.V02",
-    "2.D.V03",
-    "2.D.V04",
-    "2.D.V05",
-    "2.D.V06",
-    "2.D.V07",
-    "2.D.V08",
-    "2.D.V09-Dev",
-];
-
-impl Schema {
-    fn validator(&self) -> &jsonschema::Validator {
-        self.compiled.get_or_init(|| {
-            let schema: Value =
-                serde_json::from_str(self.text).expect("embedded schema is valid JSON");
-            jsonschema::options()
-                .with_draft(jsonschema::Draft::Draft4)
-                .should_validate_formats(true)
-                .build(&schema)
-                .expect("embedded schema compiles")
-        })
-    }
-}
-
-fn find(version: &str) -> Option<&'static Schema> {
-    SCHEMAS.iter().find(|s| s.version == version)
-}
-
-/// The `Version` values whose schema this crate embeds, oldest first: every
-/// draft from `2.D.V02` on. Only `2.D.V08` and `2.D.V09-Dev` have a typed
-/// model ([`crate::Version`]); messages of the older drafts are validated
-/// here and converted with [`crate::upgrade`].
+/// The `Version` values whose schema this crate embeds, oldest first (the
+/// texts of [`Draft::ALL`]). The typed model holds those of
+/// [`Version::ALL`]; messages of the older drafts are validated here and
+/// converted with [`crate::upgrade`].
 pub fn supported_versions() -> Vec<&'static str> {
-    SCHEMAS.iter().map(|s| s.version).collect()
+    Draft::ALL.iter().map(|d| d.as_str()).collect()
 }
 
 /// The JSON schema text the crate embeds for `version`.
 pub fn schema(version: &str) -> Option<&'static str> {
-    find(version).map(|s| s.text)
+    version.parse().ok().map(Draft::schema)
 }
 
 /// Checks `message` against the schema of the revision named by its
@@ -91,22 +56,15 @@ pub fn schema(version: &str) -> Option<&'static str> {
 /// assert!(pointers.contains(&"/ID".to_string()));
 /// ```
 pub fn validate(message: &Value) -> Result<(), Error> {
-    let schema = match message.get("Version") {
-        None => find(Version::LATEST.as_str()),
-        Some(Value::String(v)) => find(v),
+    let draft = match message.get("Version") {
+        None => Some(Version::LATEST.draft()),
+        Some(Value::String(v)) => v.parse().ok(),
         Some(_) => None,
     };
-    let Some(schema) = schema else {
-        return Err(Error::UnsupportedVersion {
-            found: message.get("Version").map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }),
-            supported: supported_versions(),
-        });
+    let Some(draft) = draft else {
+        return Err(unsupported(message));
     };
-    let violations: Vec<Violation> = schema
-        .validator()
+    let violations: Vec<Violation> = validator(draft)
         .iter_errors(message)
         .map(|e| {
             // A pattern or format of one of our named types is explained in
@@ -125,6 +83,17 @@ pub fn validate(message: &Value) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::Invalid(violations.into()))
+    }
+}
+
+/// The error for a message whose `Version` names no draft of this crate.
+pub(crate) fn unsupported(message: &Value) -> Error {
+    Error::UnsupportedVersion {
+        found: message.get("Version").map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }),
+        supported: supported_versions(),
     }
 }
 

@@ -26,15 +26,6 @@ pub const RAW: &str = "\u{1}RAW:";
 /// Marks an object key to be written as a repeat of another member.
 pub const DUP: &str = "\u{1}DUP:";
 
-/// The revisions our schema files describe, with their file text.
-pub const SCHEMAS: [(&str, &str); 2] = [
-    ("2.D.V08", include_str!("../../schema/idmefv2-2.D.V08.json")),
-    (
-        "2.D.V09-Dev",
-        include_str!("../../schema/idmefv2-2.D.V09-Dev.json"),
-    ),
-];
-
 /// A small seeded PRNG (splitmix64 to seed, xorshift64* to run), so runs
 /// are reproducible without a dependency.
 #[derive(Clone, Debug)]
@@ -128,11 +119,7 @@ fn escape_pointer(segment: &str) -> String {
 
 impl Generator {
     pub fn new(version: &'static str) -> Self {
-        let text = SCHEMAS
-            .iter()
-            .find(|(v, _)| *v == version)
-            .unwrap_or_else(|| panic!("no schema for {version}"))
-            .1;
+        let text = idmefv2::schema(version).unwrap_or_else(|| panic!("no schema for {version}"));
         Generator {
             version,
             schema: serde_json::from_str(text).expect("our schema is JSON"),
@@ -140,9 +127,12 @@ impl Generator {
         }
     }
 
-    /// One generator per revision.
+    /// One generator per draft of the typed model.
     pub fn all() -> Vec<Generator> {
-        SCHEMAS.iter().map(|(v, _)| Generator::new(v)).collect()
+        idmefv2::Version::ALL
+            .iter()
+            .map(|v| Generator::new(v.as_str()))
+            .collect()
     }
 
     /// Every `Class.Property` and `Definition=value` item a full run should reach.
