@@ -13,6 +13,7 @@ mod builder;
 mod drafts;
 mod enums;
 mod fixups;
+mod hand_written;
 mod model;
 mod serde;
 mod syntax;
@@ -23,32 +24,14 @@ use std::{env, fs, path::Path};
 use proc_macro2::TokenStream;
 use serde_json::Value;
 
-/// Schema definitions that map to hand-written types in `src/scalar.rs`
-/// (exact text kept, fast checks) or `src/version.rs`.
-const HAND_WRITTEN: [(&str, &str); 15] = [
-    ("Version", "support::Version"),
-    ("Id", "support::Id"),
-    ("Timestamp", "support::Timestamp"),
-    ("IpAddress", "support::IpAddress"),
-    ("GeoLocation", "support::GeoLocation"),
-    ("UnLocode", "support::UnLocode"),
-    ("AttachmentName", "support::AttachmentName"),
-    ("MediaType", "support::MediaType"),
-    ("Protocol", "support::Protocol"),
-    ("Hash", "support::Hash"),
-    ("Confidence", "support::Confidence"),
-    ("Email", "support::Email"),
-    ("Uri", "support::Uri"),
-    ("Integer", "support::Integer"),
-    ("Content", "support::Content"),
-];
-
 fn main() {
     println!("cargo:rerun-if-changed=build");
     println!("cargo:rerun-if-changed=schema");
+    println!("cargo:rerun-if-changed={}", hand_written::TABLE);
     let drafts = drafts::read(Path::new("schema"));
     let typed = drafts::typed(&drafts);
     let model_schema = &typed[0].schema;
+    hand_written::check_pins(&drafts, model_schema);
     // For messages that name the typed drafts, such as Error::OlderDraft's.
     let names: Vec<&str> = typed.iter().map(|d| d.version.as_str()).collect();
     let names = match names.split_last() {
@@ -66,7 +49,7 @@ fn main() {
 fn model(schema: &Value) -> TokenStream {
     let mut settings = typify::TypeSpaceSettings::default();
     settings.with_struct_builder(false);
-    for (name, path) in HAND_WRITTEN {
+    for (name, path) in hand_written::replacements() {
         settings.with_replacement(name, path, std::iter::empty());
     }
     let mut space = typify::TypeSpace::new(&settings);

@@ -378,40 +378,23 @@ pub(crate) fn is_ip(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use proptest::prelude::*;
     use proptest::sample::select;
     use proptest::string::string_regex;
     use std::sync::OnceLock;
 
+    use crate::model::scalar::PATTERNS;
+
     type Matcher = fn(&str) -> bool;
 
-    /// Schema definition name and our matcher for it.
-    const MATCHERS: [(&str, Matcher); 9] = [
-        ("Id", is_id),
-        ("Timestamp", is_timestamp),
-        ("GeoLocation", is_geolocation),
-        ("UnLocode", is_unlocode),
-        ("AttachmentName", is_attachment_name),
-        ("Protocol", is_protocol),
-        ("Hash", is_hash),
-        ("MediaType", is_media_type),
-        ("IpAddress", is_ip),
-    ];
-
-    /// The schema patterns compiled with an ECMA-262 engine, used as the oracle.
+    /// The pinned patterns (the build holds them equal to the schema's)
+    /// compiled with an ECMA-262 engine, used as the oracle.
     fn oracles() -> &'static [(&'static str, regress::Regex)] {
         static ORACLES: OnceLock<Vec<(&'static str, regress::Regex)>> = OnceLock::new();
         ORACLES.get_or_init(|| {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/idmefv2-2.D.V08.json");
-            let text = std::fs::read_to_string(path).expect("schema file readable");
-            let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
-            MATCHERS
+            PATTERNS
                 .iter()
-                .map(|&(name, _)| {
-                    let pattern = schema["definitions"][name]["pattern"]
-                        .as_str()
-                        .unwrap_or_else(|| panic!("no pattern for {name}"));
+                .map(|&(name, pattern, _)| {
                     let re = regress::Regex::new(pattern)
                         .unwrap_or_else(|e| panic!("bad pattern for {name}: {e}"));
                     (name, re)
@@ -421,10 +404,10 @@ mod tests {
     }
 
     fn matcher(name: &str) -> Matcher {
-        MATCHERS
+        PATTERNS
             .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, f)| f)
+            .find(|(n, _, _)| *n == name)
+            .map(|&(_, _, f)| f)
             .expect("known definition")
     }
 
@@ -616,6 +599,8 @@ mod tests {
 
     macro_rules! fuzz {
         ($($test:ident => $name:literal),* $(,)?) => {
+            /// The definitions the tests below fuzz.
+            const FUZZED: &[&str] = &[$($name),*];
             proptest! {
                 #![proptest_config(ProptestConfig::with_cases(20_000))]
                 $(
@@ -645,7 +630,7 @@ mod tests {
         /// Arbitrary Unicode text, checked against every pattern.
         #[test]
         fn fuzz_arbitrary_text(s in "\\PC{0,40}") {
-            for (name, _) in MATCHERS {
+            for &(name, _, _) in PATTERNS {
                 agree(name, &s)?;
             }
         }
@@ -815,6 +800,19 @@ mod tests {
             ],
         ),
     ];
+
+    /// Every pattern of the table is fuzzed and has hand-picked examples.
+    #[test]
+    fn every_pattern_is_tested() {
+        for &(name, _, _) in PATTERNS {
+            assert!(FUZZED.contains(&name), "{name} is not fuzzed");
+            assert!(
+                EXAMPLES.iter().any(|(n, _)| *n == name),
+                "{name} has no examples"
+            );
+        }
+        assert_eq!(FUZZED.len(), PATTERNS.len());
+    }
 
     #[test]
     fn hand_picked_examples() {

@@ -14,7 +14,7 @@ use super::{builder::IntoField, pattern};
 use crate::{Error, Violation};
 
 macro_rules! text_type {
-    ($(#[$doc:meta])* $name:ident, $check:expr, $keyword:literal, $reason:literal) => {
+    ($(#[$doc:meta])* $name:ident, $check:path, $keyword:literal, $reason:literal) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
@@ -130,106 +130,46 @@ macro_rules! text_type {
     };
 }
 
-text_type!(
-    /// A UUID as written in the message (`8-4-4-4-12` hex digits, either
-    /// case). Convert with [`Id::to_uuid`] and `From<uuid::Uuid>`.
-    Id,
-    pattern::is_id,
-    "pattern",
-    "a UUID (8-4-4-4-12 hexadecimal digits)"
-);
-text_type!(
-    /// A date and time in the schema's RFC 3339 shape, kept as written: the
-    /// UTC offset may be missing and the second may be 60. Convert with
-    /// [`Timestamp::to_offset_date_time`] and `From<time::OffsetDateTime>`.
-    Timestamp,
-    pattern::is_timestamp,
-    "pattern",
-    "a timestamp (YYYY-MM-DDThh:mm:ss[.frac][Z|±hh:mm])"
-);
-text_type!(
-    /// An IPv4 or IPv6 address in one of the textual forms the schema lists.
-    IpAddress,
-    pattern::is_ip,
-    "pattern",
-    "an IPv4 or IPv6 address"
-);
-text_type!(
-    /// Comma-separated latitude, longitude and optional altitude.
-    GeoLocation,
-    pattern::is_geolocation,
-    "pattern",
-    "a location (two or three comma-separated decimal numbers)"
-);
-text_type!(
-    /// A UN/LOCODE such as `FR PAR` or `FRPAR`.
-    UnLocode,
-    pattern::is_unlocode,
-    "pattern",
-    "a UN/LOCODE (two capitals, optional space, three capitals)"
-);
-text_type!(
-    /// The name of an attachment: ASCII letters and digits only.
-    AttachmentName,
-    pattern::is_attachment_name,
-    "pattern",
-    "an attachment name (ASCII letters and digits)"
-);
-text_type!(
-    /// A media type with optional parameters, such as `text/plain; charset=utf-8`.
-    MediaType,
-    pattern::is_media_type,
-    "pattern",
-    "a media type (type/subtype with optional parameters)"
-);
-text_type!(
-    /// A protocol or service name such as `tcp` or `http-alt`.
-    Protocol,
-    pattern::is_protocol,
-    "pattern",
-    "a protocol name (letters and digits, single inner hyphens)"
-);
-text_type!(
-    /// A digest written `algorithm:hexdigits`, such as `sha256:9f86…`.
-    Hash,
-    pattern::is_hash,
-    "pattern",
-    "a hash (algorithm:hex digits in pairs)"
-);
-text_type!(
-    /// An e-mail address, checked exactly as the schema's `email` format.
-    Email,
-    is_email,
-    "format",
-    "an e-mail address"
-);
-text_type!(
-    /// An absolute URI, checked exactly as the schema's `uri` format.
-    Uri,
-    is_uri,
-    "format",
-    "an absolute URI"
-);
+/// Defines, from the table in `hand_written.rs`, each text type, the words
+/// that explain a refusal by definition name, the pinned patterns for the
+/// matchers' tests, and the set of hand-written types.
+macro_rules! hand_written {
+    (
+        patterns { $( $(#[$pdoc:meta])* $pname:ident = $pattern:literal,
+            matched by $pcheck:path, refused as $preason:literal; )* }
+        formats { $( $(#[$fdoc:meta])* $fname:ident = $format:literal,
+            matched by $fcheck:path, refused as $freason:literal; )* }
+        values { $( $(#[$vdoc:meta])* $vname:ident = $shape:literal; )* }
+    ) => {
+        $( text_type!($(#[$pdoc])* $pname, $pcheck, "pattern", $preason); )*
+        $( text_type!($(#[$fdoc])* $fname, $fcheck, "format", $freason); )*
 
-/// The refusal text of the checked text type named like a schema
-/// definition, so that schema validation explains a broken pattern or format
-/// in the same words as typed decoding.
-pub(crate) fn reason_for(definition: &str) -> Option<&'static str> {
-    Some(match definition {
-        "Id" => Id::REFUSAL,
-        "Timestamp" => Timestamp::REFUSAL,
-        "IpAddress" => IpAddress::REFUSAL,
-        "GeoLocation" => GeoLocation::REFUSAL,
-        "UnLocode" => UnLocode::REFUSAL,
-        "AttachmentName" => AttachmentName::REFUSAL,
-        "MediaType" => MediaType::REFUSAL,
-        "Protocol" => Protocol::REFUSAL,
-        "Hash" => Hash::REFUSAL,
-        "Email" => Email::REFUSAL,
-        "Uri" => Uri::REFUSAL,
-        _ => return None,
-    })
+        /// The refusal text of the checked text type named like a schema
+        /// definition, so that schema validation explains a broken pattern
+        /// or format in the same words as typed decoding.
+        pub(crate) fn reason_for(definition: &str) -> Option<&'static str> {
+            match definition {
+                $( stringify!($pname) => Some($pname::REFUSAL), )*
+                $( stringify!($fname) => Some($fname::REFUSAL), )*
+                _ => None,
+            }
+        }
+
+        /// Each pattern definition with the expression pinned for it (which
+        /// the build holds equal to the schema's) and its matcher.
+        #[cfg(test)]
+        pub(crate) const PATTERNS: &[(&str, &str, fn(&str) -> bool)] =
+            &[$((stringify!($pname), $pattern, $pcheck)),*];
+
+        /// Every hand-written type of the table, for the `types` module and
+        /// the generated code's `support`.
+        pub(crate) mod replacements {
+            pub use super::{$($pname,)* $($fname,)* $($vname,)*};
+        }
+    };
 }
+
+include!("hand_written.rs");
 
 /// A one-keyword validator for a `format`, so that the typed model asserts
 /// formats with the very code the schema validator uses.

@@ -4,10 +4,7 @@
 
 pub(crate) use super::builder::{convert, missing, refused, IntoField};
 pub(crate) use super::order::MemberOrder;
-pub(crate) use super::scalar::{
-    AttachmentName, Confidence, Content, Email, GeoLocation, Hash, Id, Integer, IpAddress,
-    MediaType, Protocol, Timestamp, UnLocode, Uri,
-};
+pub(crate) use super::scalar::replacements::*;
 pub(crate) use super::table::{Attribute, Class};
 pub(crate) use crate::{Error, Version, Violation};
 
