@@ -138,6 +138,7 @@ pub fn generate(drafts: &[Draft], typed: &[Draft]) -> TokenStream {
             quote!(Draft::#v => None,)
         }
     });
+    let facts = facts(drafts, typed);
     let first_typed = &typed[0].version;
     let version_doc = format!(
         "A draft of IDMEFv2 that [`Message`](crate::Message) can hold, `{first_typed}` \
@@ -172,6 +173,7 @@ pub fn generate(drafts: &[Draft], typed: &[Draft]) -> TokenStream {
                 match self { #(#version_of_draft)* }
             }
         }
+        #facts
         #[doc = #version_doc]
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
@@ -184,6 +186,82 @@ pub fn generate(drafts: &[Draft], typed: &[Draft]) -> TokenStream {
             /// The draft this is.
             pub const fn draft(self) -> Draft {
                 match self { #(#draft_of_version)* }
+            }
+        }
+    }
+}
+
+/// What the upgrade needs to know of the schemas, so that it restates
+/// none of it: the members of each class in every draft older than the
+/// typed model (the model's own are in the class table), and for every
+/// draft the values of each value list that an earlier draft lists and it
+/// does not.
+fn facts(drafts: &[Draft], typed: &[Draft]) -> TokenStream {
+    let definitions = |d: &Draft| {
+        d.schema["definitions"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut members = Vec::new();
+    for d in drafts
+        .iter()
+        .filter(|d| !typed.iter().any(|t| t.version == d.version))
+    {
+        let variant = format_ident!("{}", d.variant);
+        for (class, definition) in definitions(d) {
+            if let Some(properties) = definition["properties"].as_object() {
+                let names = properties.keys();
+                members.push(quote!((Draft::#variant, #class) => &[#(#names),*],));
+            }
+        }
+    }
+    let mut retired = Vec::new();
+    let mut listed: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for d in drafts {
+        let variant = format_ident!("{}", d.variant);
+        for (name, definition) in definitions(d) {
+            if name == "Version" || definition.get("enum").is_none() {
+                continue;
+            }
+            let values = strings(&definition["enum"]);
+            let earlier = listed.entry(name.clone()).or_default();
+            let gone: Vec<&String> = earlier.iter().filter(|v| !values.contains(v)).collect();
+            if !gone.is_empty() {
+                retired.push(quote!((Draft::#variant, #name) => &[#(#gone),*],));
+            }
+            for value in values {
+                if !earlier.contains(&value) {
+                    earlier.push(value);
+                }
+            }
+        }
+    }
+    quote! {
+        impl Draft {
+            /// The members of the class `class` in this draft, in schema
+            /// order; given for the drafts older than the typed model only.
+            pub(crate) fn members(self, class: &str) -> &'static [&'static str] {
+                match (self, class) {
+                    #(#members)*
+                    _ => &[],
+                }
+            }
+            /// The values of the value list `definition` that an earlier
+            /// draft lists and this one does not.
+            pub(crate) fn retired(self, definition: &str) -> &'static [&'static str] {
+                match (self, definition) {
+                    #(#retired)*
+                    _ => &[],
+                }
             }
         }
     }

@@ -12,15 +12,15 @@ use crate::{
     validation, Error, Message, Violation,
 };
 
-/// One step of a path: a member name and, for lists, the entry index.
+/// One segment of a path: a member name and, for lists, the entry index.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Step {
+struct Segment {
     name: &'static str,
     /// `Some` exactly when the member is a list (0 when the text gave none).
     index: Option<i64>,
 }
 
-impl Step {
+impl Segment {
     fn of(attribute: &'static Attribute, index: Option<i64>) -> Result<Self, Violation> {
         let index = match (attribute.list, index) {
             (true, index) => Some(index.unwrap_or(0)),
@@ -32,14 +32,14 @@ impl Step {
                 ))
             }
         };
-        Ok(Step {
+        Ok(Segment {
             name: attribute.name,
             index,
         })
     }
 }
 
-impl fmt::Display for Step {
+impl fmt::Display for Segment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name)?;
         match self.index {
@@ -104,8 +104,8 @@ impl fmt::Display for Step {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Path {
-    class: Option<Step>,
-    attribute: Step,
+    class: Option<Segment>,
+    attribute: Segment,
 }
 
 impl Path {
@@ -116,18 +116,18 @@ impl Path {
         let root = table::root();
         let top = root.attributes.iter().filter(|a| !a.class).map(|a| Path {
             class: None,
-            attribute: Step {
+            attribute: Segment {
                 name: a.name,
                 index: a.list.then_some(0),
             },
         });
         let nested = table::aggregates().flat_map(|(aggregate, class)| {
             class.attributes.iter().map(move |a| Path {
-                class: Some(Step {
+                class: Some(Segment {
                     name: aggregate.name,
                     index: aggregate.list.then_some(0),
                 }),
-                attribute: Step {
+                attribute: Segment {
                     name: a.name,
                     index: a.list.then_some(0),
                 },
@@ -162,10 +162,10 @@ impl Path {
     /// end of a list, since a pointer cannot say that.
     pub fn to_pointer(&self) -> Option<String> {
         let mut pointer = String::new();
-        for step in self.steps() {
+        for segment in self.segments() {
             pointer.push('/');
-            pointer.push_str(step.name);
-            if let Some(i) = step.index {
+            pointer.push_str(segment.name);
+            if let Some(i) = segment.index {
                 if i < 0 {
                     return None;
                 }
@@ -175,20 +175,20 @@ impl Path {
         Some(pointer)
     }
 
-    fn steps(&self) -> impl Iterator<Item = &Step> {
+    fn segments(&self) -> impl Iterator<Item = &Segment> {
         self.class.iter().chain(std::iter::once(&self.attribute))
     }
 
     /// The pointer of the value in `root`, with indices resolved; `None`
-    /// when some step is missing.
+    /// when some segment is missing.
     fn locate(&self, root: &Value) -> Option<String> {
         let mut pointer = String::new();
         let mut node = root;
-        for step in self.steps() {
-            node = node.get(step.name)?;
+        for segment in self.segments() {
+            node = node.get(segment.name)?;
             pointer.push('/');
-            pointer.push_str(step.name);
-            if let Some(index) = step.index {
+            pointer.push_str(segment.name);
+            if let Some(index) = segment.index {
                 let list = node.as_array()?;
                 let i = position(index, list.len()).filter(|&i| i < list.len())?;
                 node = &list[i];
@@ -220,14 +220,14 @@ impl fmt::Display for Path {
 }
 
 /// Splits `name(index)` into its name and parsed index.
-fn split_step(text: &str) -> Result<(&str, Option<i64>), Violation> {
+fn split_segment(text: &str) -> Result<(&str, Option<i64>), Violation> {
     let bad = |reason: &str| Violation::new("path", reason);
     let Some(open) = text.find('(') else {
         return Ok((text, None));
     };
     let inner = text[open + 1..]
         .strip_suffix(')')
-        .ok_or_else(|| bad("an index must be closed by `)` at the end of its step"))?;
+        .ok_or_else(|| bad("an index must be closed by `)` at the end of its segment"))?;
     let digits = inner.strip_prefix('-').unwrap_or(inner);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("an index is a decimal integer with an optional `-`"));
@@ -253,14 +253,14 @@ impl FromStr for Path {
         let (class, owner) = match class_text {
             None => (None, root),
             Some(class_text) => {
-                let (name, index) = split_step(class_text)?;
+                let (name, index) = split_segment(class_text)?;
                 let (aggregate, class) = table::aggregates()
                     .find(|(a, _)| a.name == name)
                     .ok_or_else(|| bad("unknown class name".into()))?;
-                (Some(Step::of(aggregate, index)?), class)
+                (Some(Segment::of(aggregate, index)?), class)
             }
         };
-        let (name, index) = split_step(attribute_text)?;
+        let (name, index) = split_segment(attribute_text)?;
         let attribute = owner.attribute(name).ok_or_else(|| match &class {
             Some(c) => bad(format!("unknown attribute name for class {}", c.name)),
             None => bad("unknown attribute name for the top-level class".into()),
@@ -277,7 +277,7 @@ impl FromStr for Path {
         }
         Ok(Path {
             class,
-            attribute: Step::of(attribute, index)?,
+            attribute: Segment::of(attribute, index)?,
         })
     }
 }
@@ -377,11 +377,11 @@ fn place(root: &mut Value, path: &Path, value: Value) -> Result<String, Error> {
     Ok(pointer)
 }
 
-/// The member `step` of the object `node` (the entry at its index, for a
+/// The member `segment` of the object `node` (the entry at its index, for a
 /// list), created from `fill` when absent or one past the end.
 fn entry<'a>(
     node: &'a mut Value,
-    step: &Step,
+    segment: &Segment,
     pointer: &mut String,
     fill: Value,
 ) -> Result<&'a mut Value, Error> {
@@ -391,12 +391,12 @@ fn entry<'a>(
         ));
     };
     pointer.push('/');
-    pointer.push_str(step.name);
-    let Some(index) = step.index else {
-        return Ok(map.entry(step.name).or_insert(fill));
+    pointer.push_str(segment.name);
+    let Some(index) = segment.index else {
+        return Ok(map.entry(segment.name).or_insert(fill));
     };
     let member = map
-        .entry(step.name)
+        .entry(segment.name)
         .or_insert_with(|| Value::Array(Vec::new()));
     let Value::Array(list) = member else {
         return Err(Error::invalid(
