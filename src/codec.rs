@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, LazyLock, RwLock};
 
-use crate::{Error, Limits, Message};
+use crate::{Error, Limits, Message, Result};
 
 /// A message in encoded form, with the media type that says how.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,9 +26,9 @@ pub trait Codec: Send + Sync {
     /// The media type handled, as `type/subtype` without parameters.
     fn media_type(&self) -> &str;
     /// Encodes a message.
-    fn encode(&self, message: &Message) -> Result<Vec<u8>, Error>;
+    fn encode(&self, message: &Message) -> Result<Vec<u8>>;
     /// Decodes and validates a message.
-    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message, Error>;
+    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message>;
 }
 
 /// The JSON codec, under one of its media types.
@@ -38,10 +38,10 @@ impl Codec for Json {
     fn media_type(&self) -> &str {
         self.0
     }
-    fn encode(&self, message: &Message) -> Result<Vec<u8>, Error> {
+    fn encode(&self, message: &Message) -> Result<Vec<u8>> {
         Ok(message.to_vec())
     }
-    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message, Error> {
+    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message> {
         Message::from_slice_with(payload, limits)
     }
 }
@@ -78,7 +78,7 @@ pub fn supported() -> Vec<String> {
 }
 
 /// The codec for `media_type`; parameters and letter case do not matter.
-pub fn find(media_type: &str) -> Result<Arc<dyn Codec>, Error> {
+pub fn find(media_type: &str) -> Result<Arc<dyn Codec>> {
     let key = essence(media_type);
     let codecs = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
     codecs
@@ -98,7 +98,7 @@ impl Message {
     ///
     /// The message is valid by construction (see [`Message::validate`]), so
     /// no second check runs here.
-    pub fn serialize(&self, media_type: &str) -> Result<SerializedMessage, Error> {
+    pub fn serialize(&self, media_type: &str) -> Result<SerializedMessage> {
         let codec = find(media_type)?;
         Ok(SerializedMessage {
             content_type: media_type.to_string(),
@@ -111,7 +111,7 @@ impl Message {
     /// The name is the Python reference library's (`unserialize`), kept so
     /// that code moving between the two reads the same; it does what
     /// [`Message::from_slice`] does, through the codec.
-    pub fn unserialize(message: &SerializedMessage) -> Result<Message, Error> {
+    pub fn unserialize(message: &SerializedMessage) -> Result<Message> {
         find(&message.content_type)?.decode(&message.payload, &Limits::default())
     }
 }

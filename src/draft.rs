@@ -7,7 +7,7 @@ use std::{fmt, str::FromStr};
 
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::Violation;
+use crate::{SchemaKeyword, Violation};
 
 include!(concat!(env!("OUT_DIR"), "/drafts.rs"));
 
@@ -36,7 +36,7 @@ impl FromStr for Draft {
         Draft::ALL
             .into_iter()
             .find(|d| d.as_str() == s)
-            .ok_or_else(|| Violation::new("enum", "not a draft this crate knows"))
+            .ok_or_else(|| Violation::new(SchemaKeyword::Enum, "not a draft this crate knows"))
     }
 }
 
@@ -52,7 +52,9 @@ impl FromStr for Version {
         Version::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| Violation::new("enum", "not a version the typed model speaks"))
+            .ok_or_else(|| {
+                Violation::new(SchemaKeyword::Enum, "not a version the typed model speaks")
+            })
     }
 }
 

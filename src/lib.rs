@@ -86,7 +86,7 @@ pub mod upgrade;
 
 pub use codec::SerializedMessage;
 pub use draft::{Draft, Version};
-pub use error::{Error, Violation, Violations};
+pub use error::{Error, Result, SchemaKeyword, Violation, ViolationKind, Violations};
 pub use limits::Limits;
 pub use message::validate_slice;
 pub use model::types;

@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use crate::{json, model, types::Content, validation, Error, Limits, Message};
+use crate::{json, model, types::Content, validation, Error, Limits, Message, Result};
 
 /// Decoding and encoding.
 ///
@@ -43,13 +43,13 @@ impl Message {
     /// is examined again to report every failure with its JSON pointer.
     ///
     /// A valid message of a draft older than `2.D.V08` is refused with
-    /// [`Error::OlderDraft`]; [`upgrade`](crate::upgrade::upgrade) converts it.
-    pub fn from_slice(bytes: &[u8]) -> Result<Message, Error> {
+    /// [`Error::OlderDraft`]; [`upgrade`](crate::upgrade::upgrade_latest) converts it.
+    pub fn from_slice(bytes: &[u8]) -> Result<Message> {
         Self::from_slice_with(bytes, &Limits::default())
     }
 
     /// Decodes and validates a JSON message under `limits`.
-    pub fn from_slice_with(bytes: &[u8], limits: &Limits) -> Result<Message, Error> {
+    pub fn from_slice_with(bytes: &[u8], limits: &Limits) -> Result<Message> {
         if bytes.len() > limits.max_bytes {
             return Err(Error::TooLarge {
                 size: bytes.len(),
@@ -108,21 +108,21 @@ impl Message {
     /// A `Message` can only hold values its schema accepts, so this finds
     /// nothing; it is there to confirm that with the schema validator
     /// itself, as the reference implementations do.
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<()> {
         validation::validate(&self.to_value())
     }
 }
 
 impl FromStr for Message {
     type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
+    fn from_str(s: &str) -> Result<Self> {
         Message::from_slice(s.as_bytes())
     }
 }
 
 impl TryFrom<&[u8]> for Message {
     type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self, Error> {
+    fn try_from(bytes: &[u8]) -> Result<Self> {
         Message::from_slice(bytes)
     }
 }
@@ -142,7 +142,7 @@ impl TryFrom<&[u8]> for Message {
 /// idmefv2::validate_slice(v04, &idmefv2::Limits::default())?;
 /// # Ok::<(), idmefv2::Error>(())
 /// ```
-pub fn validate_slice(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
+pub fn validate_slice(bytes: &[u8], limits: &Limits) -> Result<()> {
     match Message::from_slice_with(bytes, limits) {
         Ok(_) | Err(Error::OlderDraft { .. }) => Ok(()),
         Err(e) => Err(e),

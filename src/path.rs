@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     model::table::{self, Attribute},
-    validation, Error, Message, Violation,
+    validation, Error, Message, Result, SchemaKeyword, Violation, ViolationKind,
 };
 
 /// One segment of a path: a member name and, for lists, the entry index.
@@ -27,7 +27,7 @@ impl Segment {
             (false, None) => None,
             (false, Some(_)) => {
                 return Err(Violation::new(
-                    "path",
+                    ViolationKind::Path,
                     format!("{} is not a list, so it takes no index", attribute.name),
                 ))
             }
@@ -221,7 +221,7 @@ impl fmt::Display for Path {
 
 /// Splits `name(index)` into its name and parsed index.
 fn split_segment(text: &str) -> Result<(&str, Option<i64>), Violation> {
-    let bad = |reason: &str| Violation::new("path", reason);
+    let bad = |reason: &str| Violation::new(ViolationKind::Path, reason);
     let Some(open) = text.find('(') else {
         return Ok((text, None));
     };
@@ -244,7 +244,7 @@ impl FromStr for Path {
     /// Parses and checks a path against the model; the error never repeats
     /// the text it was given.
     fn from_str(text: &str) -> Result<Self, Violation> {
-        let bad = |reason: String| Violation::new("path", reason);
+        let bad = |reason: String| Violation::new(ViolationKind::Path, reason);
         let (class_text, attribute_text) = match text.split_once('.') {
             Some((class, attribute)) => (Some(class), attribute),
             None => (None, text),
@@ -340,7 +340,7 @@ impl Message {
     /// assert_eq!(error.violations()[0].pointer(), "/Source/0/IP");
     /// # Ok::<(), idmefv2::Error>(())
     /// ```
-    pub fn set(&mut self, path: &Path, value: impl Into<Value>) -> Result<(), Error> {
+    pub fn set(&mut self, path: &Path, value: impl Into<Value>) -> Result<()> {
         let mut root = self.to_value();
         let pointer = place(&mut root, path, value.into())?;
         // The typed model holds only its own revisions; an older draft's
@@ -359,7 +359,8 @@ impl Message {
             }
             Err(_) => Err(validation::explain_value(
                 &root,
-                Violation::new("model", "the typed model refuses this value").at(&pointer),
+                Violation::new(ViolationKind::Model, "the typed model refuses this value")
+                    .at(&pointer),
             )),
         }
     }
@@ -367,7 +368,7 @@ impl Message {
 
 /// Puts `value` at `path` inside `root`, creating what the path allows;
 /// returns the pointer of the place.
-fn place(root: &mut Value, path: &Path, value: Value) -> Result<String, Error> {
+fn place(root: &mut Value, path: &Path, value: Value) -> Result<String> {
     let mut pointer = String::new();
     let mut node = root;
     if let Some(class) = &path.class {
@@ -384,10 +385,10 @@ fn entry<'a>(
     segment: &Segment,
     pointer: &mut String,
     fill: Value,
-) -> Result<&'a mut Value, Error> {
+) -> Result<&'a mut Value> {
     let Value::Object(map) = node else {
         return Err(Error::invalid(
-            Violation::new("type", "not an object").at(pointer),
+            Violation::new(SchemaKeyword::Type, "not an object").at(pointer),
         ));
     };
     pointer.push('/');
@@ -400,7 +401,7 @@ fn entry<'a>(
         .or_insert_with(|| Value::Array(Vec::new()));
     let Value::Array(list) = member else {
         return Err(Error::invalid(
-            Violation::new("type", "not a list").at(pointer),
+            Violation::new(SchemaKeyword::Type, "not a list").at(pointer),
         ));
     };
     let len = list.len();
@@ -408,7 +409,7 @@ fn entry<'a>(
     let Some(i) = position(index, len).filter(|&i| i < reachable) else {
         return Err(Error::invalid(
             Violation::new(
-                "index",
+                ViolationKind::Index,
                 format!("index {index} is out of reach of a list of {len} entries (at most one past the end)"),
             )
             .at(pointer),

@@ -202,7 +202,7 @@ fn invalid_messages_are_refused_at_the_stated_pointer() {
         check(idmefv2::validate(&value(bytes)).unwrap_err());
         check(idmefv2::validate_slice(bytes, &Limits::default()).unwrap_err());
         check(Message::from_slice(bytes).unwrap_err());
-        check(upgrade::upgrade(&value(bytes)).unwrap_err());
+        check(upgrade::upgrade_latest(&value(bytes)).unwrap_err());
     }
     assert_eq!(listed, all.keys().map(String::as_str).collect::<Vec<_>>());
 }
@@ -270,7 +270,7 @@ fn upgrades_give_the_expected_message_and_exact_report() {
     for (name, bytes) in valid {
         let original = value(&bytes);
         let expected = value(&expected_all[&name]);
-        let upgraded = upgrade::upgrade(&original).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let upgraded = upgrade::upgrade_latest(&original).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             upgraded.from,
             original["Version"].as_str().unwrap(),
@@ -380,7 +380,7 @@ fn each_step_is_covered_by_one_message() {
     ];
     let valid = fixtures("valid");
     for (name, draft, wanted) in steps {
-        let upgraded = upgrade::upgrade(&value(&valid[name])).unwrap();
+        let upgraded = upgrade::upgrade_latest(&value(&valid[name])).unwrap();
         let got: Vec<(&str, NoteKind)> = upgraded
             .report
             .iter()
@@ -401,7 +401,7 @@ fn current_drafts_pass_through_and_never_go_back() {
     let v08 = json!({"Version": "2.D.V08", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
                      "CreateTime": "2025-01-01T00:00:00Z", "Status": ["Open"],
                      "Analyzer": {"Name": "a"}});
-    let same = upgrade::upgrade(&v08).unwrap();
+    let same = upgrade::upgrade_latest(&v08).unwrap();
     assert!(same.report.is_empty());
     assert_eq!(same.from, "2.D.V08");
     assert_eq!(same.message.to_value(), v08);
@@ -413,7 +413,7 @@ fn current_drafts_pass_through_and_never_go_back() {
     want["Version"] = json!("2.D.V09-Dev");
     assert_eq!(dev.message.to_value(), want);
 
-    let error = upgrade::upgrade(&want).unwrap_err();
+    let error = upgrade::upgrade_latest(&want).unwrap_err();
     assert!(
         matches!(error, Error::Upgrade { to: "2.D.V08", .. }),
         "{error:?}"
@@ -436,7 +436,7 @@ fn what_cannot_be_upgraded_is_refused_with_pointers() {
                "CreateTime": "2020-01-01T00:00:00Z", "Analyzer": analyzer})
     };
     // 2.D.V02 accepts any analyzer object; later drafts need a name.
-    let error = upgrade::upgrade(&base(json!({}))).unwrap_err();
+    let error = upgrade::upgrade_latest(&base(json!({}))).unwrap_err();
     let Error::Upgrade {
         from,
         to,
@@ -453,13 +453,13 @@ fn what_cannot_be_upgraded_is_refused_with_pointers() {
         .contains("cannot upgrade from 2.D.V02 to 2.D.V08"));
 
     // A name that is not text is dropped (and reported), then missed.
-    let error = upgrade::upgrade(&base(json!({"Name": 5}))).unwrap_err();
+    let error = upgrade::upgrade_latest(&base(json!({"Name": 5}))).unwrap_err();
     assert!(matches!(error, Error::Upgrade { .. }), "{error:?}");
 
     // Invalid under its own draft: refused before any step.
-    let error = upgrade::upgrade(&json!({"Version": "2.D.V04", "Status": 1})).unwrap_err();
+    let error = upgrade::upgrade_latest(&json!({"Version": "2.D.V04", "Status": 1})).unwrap_err();
     assert!(matches!(error, Error::Invalid(_)), "{error:?}");
-    let error = upgrade::upgrade(&json!({"Version": "2.D.V01"})).unwrap_err();
+    let error = upgrade::upgrade_latest(&json!({"Version": "2.D.V01"})).unwrap_err();
     assert!(
         matches!(error, Error::UnsupportedVersion { .. }),
         "{error:?}"
@@ -481,7 +481,7 @@ fn what_cannot_be_upgraded_is_refused_with_pointers() {
 #[test]
 fn notes_never_print_the_value() {
     let valid = fixtures("valid");
-    let upgraded = upgrade::upgrade(&value(&valid["v05-confidence-out-of-range"])).unwrap();
+    let upgraded = upgrade::upgrade_latest(&value(&valid["v05-confidence-out-of-range"])).unwrap();
     let note = &upgraded.report[0];
     assert_eq!(note.value, Some(json!(7.5)));
     let text = note.to_string();

@@ -22,8 +22,11 @@ const RANKS: [(&str, u8); 11] = [
 ];
 
 /// The module that defines each name re-exported at the crate root.
-const ROOT_NAMES: [(&str, &str); 21] = [
+const ROOT_NAMES: [(&str, &str); 24] = [
     ("Error", "error"),
+    ("Result", "error"),
+    ("SchemaKeyword", "error"),
+    ("ViolationKind", "error"),
     ("Violation", "error"),
     ("Violations", "error"),
     ("Limits", "limits"),

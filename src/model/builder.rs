@@ -1,6 +1,6 @@
 //! Support for the generated builders.
 
-use crate::{Error, Violation};
+use crate::{Error, Result, SchemaKeyword, Violation};
 
 /// A value that a builder setter accepts for a field of type `T`.
 ///
@@ -13,17 +13,17 @@ use crate::{Error, Violation};
 /// enclosing builder's `build()` with the field's JSON pointer.
 pub trait IntoField<T> {
     /// Converts or checks the value.
-    fn into_field(self) -> Result<T, Error>;
+    fn into_field(self) -> Result<T>;
 }
 
 impl<T> IntoField<T> for T {
-    fn into_field(self) -> Result<T, Error> {
+    fn into_field(self) -> Result<T> {
         Ok(self)
     }
 }
 
 impl IntoField<String> for &str {
-    fn into_field(self) -> Result<String, Error> {
+    fn into_field(self) -> Result<String> {
         Ok(self.to_owned())
     }
 }
@@ -51,5 +51,5 @@ pub(crate) fn refused(errors: Vec<Violation>) -> Error {
 /// The error for a required field left unset (only reachable when its
 /// conversion failed, which is reported already).
 pub(crate) fn missing(member: &str) -> Error {
-    Error::invalid(Violation::new("required", format!("{member} is required")).at(""))
+    Error::invalid(Violation::new(SchemaKeyword::Required, format!("{member} is required")).at(""))
 }

@@ -11,10 +11,10 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Number, Value};
 
 use super::{builder::IntoField, pattern};
-use crate::{Error, Violation};
+use crate::{Error, Result, SchemaKeyword, Violation};
 
 macro_rules! text_type {
-    ($(#[$doc:meta])* $name:ident, $check:path, $keyword:literal, $reason:literal) => {
+    ($(#[$doc:meta])* $name:ident, $check:path, $keyword:path, $reason:literal) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
@@ -84,13 +84,13 @@ macro_rules! text_type {
         }
 
         impl IntoField<$name> for &str {
-            fn into_field(self) -> Result<$name, Error> {
+            fn into_field(self) -> Result<$name> {
                 $name::new(self).map_err(Error::invalid)
             }
         }
 
         impl IntoField<$name> for String {
-            fn into_field(self) -> Result<$name, Error> {
+            fn into_field(self) -> Result<$name> {
                 $name::new(self).map_err(Error::invalid)
             }
         }
@@ -141,8 +141,8 @@ macro_rules! hand_written {
             matched by $fcheck:path, refused as $freason:literal; )* }
         values { $( $(#[$vdoc:meta])* $vname:ident = $shape:literal; )* }
     ) => {
-        $( text_type!($(#[$pdoc])* $pname, $pcheck, "pattern", $preason); )*
-        $( text_type!($(#[$fdoc])* $fname, $fcheck, "format", $freason); )*
+        $( text_type!($(#[$pdoc])* $pname, $pcheck, SchemaKeyword::Pattern, $preason); )*
+        $( text_type!($(#[$fdoc])* $fname, $fcheck, SchemaKeyword::Format, $freason); )*
 
         /// The refusal text of the checked text type named like a schema
         /// definition, so that schema validation explains a broken pattern
@@ -292,15 +292,26 @@ impl From<uuid::Uuid> for Id {
 }
 
 impl IntoField<Id> for uuid::Uuid {
-    fn into_field(self) -> Result<Id, Error> {
+    fn into_field(self) -> Result<Id> {
         Ok(self.into())
     }
 }
 
 impl Timestamp {
     /// The current time in UTC, with nanoseconds.
+    ///
+    /// A clock reading outside the years 0000–9999, which the format cannot
+    /// write, gives the nearest instant it can.
     pub fn now() -> Self {
-        time::OffsetDateTime::now_utc().into()
+        let now = time::OffsetDateTime::now_utc();
+        Timestamp::try_from(now).unwrap_or_else(|_| {
+            let nearest = if now.year() < 0 {
+                "0000-01-01T00:00:00Z"
+            } else {
+                "9999-12-31T23:59:59.999999999Z"
+            };
+            Timestamp(nearest.to_string())
+        })
     }
 
     /// The instant this timestamp denotes.
@@ -309,7 +320,7 @@ impl Timestamp {
     /// unknown zone: see [`Timestamp::to_primitive_date_time`]), when the
     /// date does not exist (month 00, 30 February, …), or for a leap second
     /// (second 60), which `time` cannot represent.
-    pub fn to_offset_date_time(&self) -> Result<time::OffsetDateTime, Error> {
+    pub fn to_offset_date_time(&self) -> Result<time::OffsetDateTime> {
         let (local, offset) = self.parts()?;
         let offset = offset.ok_or_else(|| {
             Error::Conversion("timestamp has no UTC offset; its zone is unknown".into())
@@ -318,11 +329,11 @@ impl Timestamp {
     }
 
     /// The date and wall-clock time, ignoring any UTC offset.
-    pub fn to_primitive_date_time(&self) -> Result<time::PrimitiveDateTime, Error> {
+    pub fn to_primitive_date_time(&self) -> Result<time::PrimitiveDateTime> {
         self.parts().map(|(local, _)| local)
     }
 
-    fn parts(&self) -> Result<(time::PrimitiveDateTime, Option<time::UtcOffset>), Error> {
+    fn parts(&self) -> Result<(time::PrimitiveDateTime, Option<time::UtcOffset>)> {
         let f = TimestampFields::read(&self.0)
             .ok_or_else(|| Error::Conversion("timestamp: not of the schema's form".into()))?;
         let bad = |e: &dyn fmt::Display| Error::Conversion(format!("timestamp: {e}"));
@@ -403,25 +414,27 @@ impl TimestampFields {
     }
 }
 
-impl From<time::OffsetDateTime> for Timestamp {
-    fn from(t: time::OffsetDateTime) -> Self {
-        let text = t
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        Timestamp(text)
+/// The instant in RFC 3339 form, which the schema's pattern accepts.
+///
+/// Fails for a year outside 0000–9999 and for a UTC offset with seconds,
+/// neither of which RFC 3339 can write.
+impl TryFrom<time::OffsetDateTime> for Timestamp {
+    type Error = Violation;
+    fn try_from(t: time::OffsetDateTime) -> Result<Self, Violation> {
+        let refused = |reason| Err(Violation::new(SchemaKeyword::Pattern, reason));
+        if !(0..=9999).contains(&t.year()) {
+            return refused("year outside 0000-9999");
+        }
+        match t.format(&time::format_description::well_known::Rfc3339) {
+            Ok(text) if pattern::is_timestamp(&text) => Ok(Timestamp(text)),
+            _ => refused("UTC offset with seconds, which RFC 3339 cannot write"),
+        }
     }
 }
 
 impl IntoField<Timestamp> for time::OffsetDateTime {
-    fn into_field(self) -> Result<Timestamp, Error> {
-        // RFC 3339 output covers years 0000-9999 only.
-        if !(0..=9999).contains(&self.year()) {
-            return Err(Error::invalid(Violation::new(
-                "pattern",
-                "year outside 0000-9999",
-            )));
-        }
-        Ok(self.into())
+    fn into_field(self) -> Result<Timestamp> {
+        Timestamp::try_from(self).map_err(Error::invalid)
     }
 }
 
@@ -436,7 +449,7 @@ impl Integer {
         if draft4_integer(&n) {
             Ok(Integer(n))
         } else {
-            Err(Violation::new("type", "not an integer"))
+            Err(Violation::new(SchemaKeyword::Type, "not an integer"))
         }
     }
 
@@ -487,7 +500,7 @@ macro_rules! integer_from {
             }
         }
         impl IntoField<Integer> for $t {
-            fn into_field(self) -> Result<Integer, Error> {
+            fn into_field(self) -> Result<Integer> {
                 Ok(self.into())
             }
         }
@@ -516,17 +529,17 @@ impl Confidence {
     /// Checks that `value` lies in 0..=1.
     pub fn new(value: f64) -> Result<Self, Violation> {
         Number::from_f64(value)
-            .ok_or_else(|| Violation::new("type", "not a finite number"))
+            .ok_or_else(|| Violation::new(SchemaKeyword::Type, "not a finite number"))
             .and_then(Self::from_number)
     }
 
     /// Checks that `n` lies in 0..=1.
     pub fn from_number(n: Number) -> Result<Self, Violation> {
         match n.as_f64() {
-            Some(v) if v < 0.0 => Err(Violation::new("minimum", "less than 0")),
-            Some(v) if v > 1.0 => Err(Violation::new("maximum", "greater than 1")),
+            Some(v) if v < 0.0 => Err(Violation::new(SchemaKeyword::Minimum, "less than 0")),
+            Some(v) if v > 1.0 => Err(Violation::new(SchemaKeyword::Maximum, "greater than 1")),
             Some(_) => Ok(Confidence(n)),
-            None => Err(Violation::new("type", "not a number")),
+            None => Err(Violation::new(SchemaKeyword::Type, "not a number")),
         }
     }
 
@@ -555,7 +568,7 @@ impl TryFrom<f64> for Confidence {
 }
 
 impl IntoField<Confidence> for f64 {
-    fn into_field(self) -> Result<Confidence, Error> {
+    fn into_field(self) -> Result<Confidence> {
         Confidence::new(self).map_err(Error::invalid)
     }
 }
@@ -605,30 +618,30 @@ impl From<&str> for Content {
 }
 
 impl IntoField<Content> for &str {
-    fn into_field(self) -> Result<Content, Error> {
+    fn into_field(self) -> Result<Content> {
         Ok(self.into())
     }
 }
 
 impl IntoField<Content> for String {
-    fn into_field(self) -> Result<Content, Error> {
+    fn into_field(self) -> Result<Content> {
         Ok(self.into())
     }
 }
 
 impl IntoField<Content> for Map<String, Value> {
-    fn into_field(self) -> Result<Content, Error> {
+    fn into_field(self) -> Result<Content> {
         Ok(self.into())
     }
 }
 
 impl IntoField<Content> for Value {
-    fn into_field(self) -> Result<Content, Error> {
+    fn into_field(self) -> Result<Content> {
         match self {
             Value::Object(m) => Ok(Content::Object(m)),
             Value::String(s) => Ok(Content::Text(s)),
             _ => Err(Error::invalid(Violation::new(
-                "type",
+                SchemaKeyword::Type,
                 "content must be an object or a string",
             ))),
         }

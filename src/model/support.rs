@@ -6,9 +6,9 @@ pub(crate) use super::builder::{convert, missing, refused, IntoField};
 pub(crate) use super::order::MemberOrder;
 pub(crate) use super::scalar::replacements::*;
 pub(crate) use super::table::{Attribute, Class};
-pub(crate) use crate::{Error, Version, Violation};
+pub(crate) use crate::{Error, SchemaKeyword, Version, Violation};
 
 /// The refusal of a text that is not one of the values of the list `name`.
 pub(crate) fn unlisted(name: &str) -> Violation {
-    Violation::new("enum", format!("not a {name} value"))
+    Violation::new(SchemaKeyword::Enum, format!("not a {name} value"))
 }

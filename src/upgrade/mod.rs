@@ -24,7 +24,7 @@
 //!     "Status": "Incident",
 //!     "Analyzer": {"Name": "ids", "IP": "192.0.2.1", "Type": ["Cyber"]}
 //! });
-//! let upgraded = upgrade::upgrade(&v04)?;
+//! let upgraded = upgrade::upgrade_latest(&v04)?;
 //! assert_eq!(upgraded.message.version.as_str(), "2.D.V08");
 //! let moved: Vec<(&str, NoteKind)> =
 //!     upgraded.report.iter().map(|n| (n.pointer.as_str(), n.kind)).collect();
@@ -240,7 +240,7 @@ use serde_json::{Map, Value};
 use crate::{
     json, validate,
     validation::{self, explain_value},
-    Draft, Error, Limits, Message, Version, Violation,
+    Draft, Error, Limits, Message, Result, Version, Violation, ViolationKind,
 };
 use step::Change;
 
@@ -319,13 +319,14 @@ pub struct Upgraded {
     pub report: Vec<UpgradeNote>,
 }
 
-/// Carries a message of any supported draft to `2.D.V08`.
+/// Carries a message of any supported draft to the latest stable draft,
+/// [`Version::LATEST`].
 ///
 /// The message is first checked against the schema of its own draft; a
 /// failure there is returned as is ([`Error::Invalid`] or
 /// [`Error::UnsupportedVersion`]). A valid message that cannot be carried
 /// forward gives [`Error::Upgrade`].
-pub fn upgrade(message: &Value) -> Result<Upgraded, Error> {
+pub fn upgrade_latest(message: &Value) -> Result<Upgraded> {
     upgrade_to(message, Version::LATEST)
 }
 
@@ -333,7 +334,7 @@ pub fn upgrade(message: &Value) -> Result<Upgraded, Error> {
 ///
 /// Attachment content in the upgraded message is bounded by the default
 /// [`Limits::max_depth`]; [`upgrade_slice`] takes explicit limits.
-pub fn upgrade_to(message: &Value, target: Version) -> Result<Upgraded, Error> {
+pub fn upgrade_to(message: &Value, target: Version) -> Result<Upgraded> {
     let limits = Limits::default().with_max_bytes(usize::MAX);
     upgrade_with(message, target, &limits)
 }
@@ -352,7 +353,7 @@ pub fn upgrade_to(message: &Value, target: Version) -> Result<Upgraded, Error> {
 /// assert_eq!(upgraded.message.to_value()["Category"][0], "Recon.Network");
 /// # Ok::<(), idmefv2::Error>(())
 /// ```
-pub fn upgrade_slice(bytes: &[u8], limits: &Limits, target: Version) -> Result<Upgraded, Error> {
+pub fn upgrade_slice(bytes: &[u8], limits: &Limits, target: Version) -> Result<Upgraded> {
     if bytes.len() > limits.max_bytes {
         return Err(Error::TooLarge {
             size: bytes.len(),
@@ -363,7 +364,7 @@ pub fn upgrade_slice(bytes: &[u8], limits: &Limits, target: Version) -> Result<U
     upgrade_with(&value, target, limits)
 }
 
-fn upgrade_with(message: &Value, target: Version, limits: &Limits) -> Result<Upgraded, Error> {
+fn upgrade_with(message: &Value, target: Version, limits: &Limits) -> Result<Upgraded> {
     let to = target.as_str();
     let (value, from, report) = carry(message, target.draft())?;
     // Straight from the value (no encoding and parsing again); the message
@@ -373,11 +374,11 @@ fn upgrade_with(message: &Value, target: Version, limits: &Limits) -> Result<Upg
         Message::deserialize(&value)
     };
     let message = typed.map_err(|e| {
-        let refused = explain_value(&value, Violation::new("model", e.to_string()));
+        let refused = explain_value(&value, Violation::new(ViolationKind::Model, e.to_string()));
         Error::Upgrade {
             from: from.as_str().to_string(),
             to,
-            violations: refused.violations().into(),
+            violations: refused.violations().into_owned().into(),
         }
     })?;
     Ok(Upgraded {
@@ -422,7 +423,7 @@ fn step_to(draft: Draft) -> Step {
 
 /// Validates `message` under its own draft and applies every step up to
 /// `to`, returning the untyped result, the original draft and the notes.
-fn carry(message: &Value, to: Draft) -> Result<(Value, Draft, Vec<UpgradeNote>), Error> {
+fn carry(message: &Value, to: Draft) -> Result<(Value, Draft, Vec<UpgradeNote>)> {
     validate(message)?;
     // A message that validates names a draft.
     let from: Draft = message["Version"]
@@ -434,7 +435,7 @@ fn carry(message: &Value, to: Draft) -> Result<(Value, Draft, Vec<UpgradeNote>),
             from: from.as_str().to_string(),
             to: to.as_str(),
             violations: vec![Violation::new(
-                "Version",
+                ViolationKind::Version,
                 "the message is newer than the target draft; going back is not supported",
             )
             .at("/Version")]

@@ -5,7 +5,10 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::{json, model::scalar, Draft, Error, Limits, Version, Violation};
+use crate::{
+    json, model::scalar, Draft, Error, Limits, Result, SchemaKeyword, Version, Violation,
+    ViolationKind,
+};
 
 /// The validator of each draft, in the order of [`Draft::ALL`], compiled
 /// on first use and then shared by the process.
@@ -55,7 +58,7 @@ pub fn schema(version: &str) -> Option<&'static str> {
 ///     error.violations().iter().map(|v| v.pointer().to_string()).collect();
 /// assert!(pointers.contains(&"/ID".to_string()));
 /// ```
-pub fn validate(message: &Value) -> Result<(), Error> {
+pub fn validate(message: &Value) -> Result<()> {
     let draft = match message.get("Version") {
         None => Some(Version::LATEST.draft()),
         Some(Value::String(v)) => v.parse().ok(),
@@ -76,7 +79,8 @@ pub fn validate(message: &Value) -> Result<(), Error> {
                 .and_then(|rest| rest.split('/').next())
                 .and_then(scalar::reason_for)
                 .map_or_else(|| e.masked().to_string(), str::to_string);
-            Violation::new(e.kind().keyword(), reason).at(e.instance_path().as_str())
+            Violation::new(SchemaKeyword::named(e.kind().keyword()), reason)
+                .at(e.instance_path().as_str())
         })
         .collect();
     if violations.is_empty() {
@@ -109,7 +113,7 @@ pub(crate) fn explain_bytes(bytes: &[u8], limits: &Limits, typed: &serde_json::E
     };
     let text = typed.to_string();
     let reason = text.split(" at line ").next().unwrap_or_default();
-    explain_value(&value, Violation::new("model", reason))
+    explain_value(&value, Violation::new(ViolationKind::Model, reason))
 }
 
 /// Why the typed model refused `value`, in the schema's terms: every schema

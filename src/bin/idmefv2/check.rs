@@ -25,7 +25,7 @@ impl Failure {
             version,
             errors: error
                 .violations()
-                .into_iter()
+                .iter()
                 .map(|v| (v.pointer().to_string(), v.reason().to_string()))
                 .collect(),
         }

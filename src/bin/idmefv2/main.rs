@@ -21,7 +21,7 @@ use idmefv2::{
     codec,
     types::{Category, Priority},
     upgrade::{upgrade_slice, UpgradeNote},
-    Analyzer, Draft, Error, Id, Limits, Message, Source, Target, Version, Violation,
+    Analyzer, Draft, Error, Id, Limits, Message, Source, Target, Version, Violation, ViolationKind,
 };
 
 use check::Failure;
@@ -420,7 +420,7 @@ fn validate_one(bytes: &[u8], limits: &Limits, strict: bool) -> Result<Cow<'stat
                 typed_drafts()
             );
             Err(Error::Invalid(
-                vec![Violation::new("older-draft", reason).at("/Version")].into(),
+                vec![Violation::new(ViolationKind::Version, reason).at("/Version")].into(),
             ))
         }
         Err(e) => Err(e),
@@ -432,10 +432,10 @@ fn validate_one(bytes: &[u8], limits: &Limits, strict: bool) -> Result<Cow<'stat
 fn ruled(error: &Error) -> Error {
     let violations: Vec<Violation> = error
         .violations()
-        .into_iter()
+        .iter()
         .map(|v| {
             let reason = format!("{}: {}", v.keyword(), v.reason());
-            Violation::new(v.keyword(), reason).at(v.pointer())
+            Violation::new(v.kind(), reason).at(v.pointer())
         })
         .collect();
     Error::Invalid(violations.into())
@@ -579,7 +579,7 @@ fn upgrade_one(
                     .into_iter()
                     .map(|v| {
                         let reason = format!("cannot upgrade from {from} to {to}: {}", v.reason());
-                        Violation::new(v.keyword(), reason).at(v.pointer())
+                        Violation::new(v.kind(), reason).at(v.pointer())
                     })
                     .collect();
                 Err(Error::Invalid(violations.into()))

@@ -1,67 +1,13 @@
-//! The crate's one error type and the per-value failure it carries.
+//! The crate's one error type and the per-value failures it carries.
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
-/// One failed check: where it failed (a JSON pointer into the message), the
-/// schema keyword or rule that failed, and why.
-///
-/// `Display` never echoes the offending value, since alerts carry sensitive
-/// data: it prints `pointer: reason` only.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Violation {
-    pointer: String,
-    keyword: String,
-    reason: String,
-}
+mod violation;
 
-impl Violation {
-    /// A failure at the root of whatever was being checked; callers move it
-    /// to its place with [`Violation::at`].
-    pub fn new(keyword: impl Into<String>, reason: impl Into<String>) -> Self {
-        Violation {
-            pointer: String::new(),
-            keyword: keyword.into(),
-            reason: reason.into(),
-        }
-    }
+pub use violation::{Rule, SchemaKeyword, Violation, ViolationKind};
 
-    /// The same failure, with `prefix` (a JSON pointer) put in front of its
-    /// pointer.
-    #[must_use]
-    pub fn at(mut self, prefix: &str) -> Self {
-        self.pointer.insert_str(0, prefix);
-        self
-    }
-
-    /// RFC 6901 pointer of the offending value; empty for the whole message.
-    pub fn pointer(&self) -> &str {
-        &self.pointer
-    }
-
-    /// The schema keyword (`pattern`, `required`, `enum`, …) or the rule
-    /// that failed.
-    pub fn keyword(&self) -> &str {
-        &self.keyword
-    }
-
-    /// Why the value was refused, without the value itself.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pointer = if self.pointer.is_empty() {
-            "(message)"
-        } else {
-            &self.pointer
-        };
-        write!(f, "{pointer}: {}", self.reason)
-    }
-}
-
-impl std::error::Error for Violation {}
+/// The result of the crate's fallible operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every failure found in one message, in the order the checks found them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,7 +91,7 @@ pub enum Error {
     },
     /// The message is valid under the older draft its `Version` names, but
     /// the typed model holds only the drafts of [`Version`](crate::Version);
-    /// convert it with [`upgrade`](crate::upgrade::upgrade).
+    /// convert it with [`upgrade`](crate::upgrade::upgrade_latest).
     #[error("valid {version} message; the typed model holds {} only: upgrade it first (`idmefv2 upgrade` on the command line)", env!("IDMEFV2_TYPED_DRAFTS"))]
     OlderDraft {
         /// The message's `Version`.
@@ -206,31 +152,33 @@ pub enum Error {
 }
 
 impl Error {
-    /// The failures as (pointer, reason) records, one per problem: the
-    /// uniform view a report or a command-line tool prints.
-    pub fn violations(&self) -> Vec<Violation> {
-        let at = |keyword: &str, pointer: &str, reason: String| Violation {
-            pointer: pointer.to_string(),
-            keyword: keyword.to_string(),
-            reason,
+    /// The failures as (pointer, kind, reason) records, one per problem:
+    /// the uniform view a report or a command-line tool prints. Borrowed
+    /// when the error holds them ([`Error::Invalid`], [`Error::Upgrade`]);
+    /// for the other errors, one record made from the error.
+    pub fn violations(&self) -> Cow<'_, [Violation]> {
+        let one = |kind: ViolationKind, pointer: &str, reason: String| {
+            Cow::Owned(vec![Violation::new(kind, reason).at(pointer)])
         };
         match self {
-            Error::Invalid(v) => v.0.clone(),
+            Error::Invalid(v) => Cow::Borrowed(&v.0),
+            Error::Upgrade { violations, .. } => Cow::Borrowed(&violations.0),
             Error::UnsupportedVersion { found, .. } => {
                 let pointer = if found.is_some() { "/Version" } else { "" };
-                vec![at("Version", pointer, self.to_string())]
+                one(ViolationKind::Version, pointer, self.to_string())
             }
-            Error::OlderDraft { .. } => vec![at("Version", "/Version", self.to_string())],
-            Error::Upgrade { violations, .. } => violations.0.clone(),
-            Error::DuplicateKey { pointer } => {
-                vec![at("duplicate", pointer, "member appears twice".into())]
-            }
-            Error::TooDeep { pointer, limit } => vec![at(
-                "depth",
+            Error::OlderDraft { .. } => one(ViolationKind::Version, "/Version", self.to_string()),
+            Error::DuplicateKey { pointer } => one(
+                ViolationKind::Duplicate,
+                pointer,
+                "member appears twice".into(),
+            ),
+            Error::TooDeep { pointer, limit } => one(
+                ViolationKind::Depth,
                 pointer,
                 format!("nesting exceeds the limit of {limit} levels"),
-            )],
-            other => vec![at("input", "", other.to_string())],
+            ),
+            other => one(ViolationKind::Input, "", other.to_string()),
         }
     }
 
@@ -244,8 +192,8 @@ impl Error {
             Error::Invalid(v) => v.into_iter().map(|v| v.at(prefix)).collect(),
             other => other
                 .violations()
-                .into_iter()
-                .map(|v| v.at(prefix))
+                .iter()
+                .map(|v| v.clone().at(prefix))
                 .collect(),
         }
     }
