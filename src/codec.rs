@@ -53,8 +53,13 @@ static REGISTRY: LazyLock<RwLock<Vec<Arc<dyn Codec>>>> = LazyLock::new(|| {
     ])
 });
 
-/// `type/subtype` of a media type, lowercased, without parameters.
-fn essence(media_type: &str) -> String {
+/// The essence of a media type: `type/subtype`, lowercased, without
+/// parameters or surrounding space; how codecs are matched.
+///
+/// ```
+/// assert_eq!(idmefv2::codec::essence(" Application/JSON ; charset=utf-8"), "application/json");
+/// ```
+pub fn essence(media_type: &str) -> String {
     media_type
         .split(';')
         .next()

@@ -408,7 +408,7 @@ fn validate_one(bytes: &[u8], limits: &Limits, strict: bool) -> Result<Cow<'stat
     match Message::from_slice_with(bytes, limits) {
         Ok(message) => {
             if strict {
-                message.validate_strict().map_err(|e| ruled(&e))?;
+                message.validate_strict()?;
             }
             Ok(Cow::Borrowed(message.version.as_str()))
         }
@@ -425,20 +425,6 @@ fn validate_one(bytes: &[u8], limits: &Limits, strict: bool) -> Result<Cow<'stat
         }
         Err(e) => Err(e),
     }
-}
-
-/// The strict failures of `error` with each reason led by its rule's name,
-/// so that text and JSON reports keep their shape and still name the rule.
-fn ruled(error: &Error) -> Error {
-    let violations: Vec<Violation> = error
-        .violations()
-        .iter()
-        .map(|v| {
-            let reason = format!("{}: {}", v.keyword(), v.reason());
-            Violation::new(v.kind(), reason).at(v.pointer())
-        })
-        .collect();
-    Error::Invalid(violations.into())
 }
 
 fn validate(
@@ -566,26 +552,11 @@ fn upgrade_one(
     let target = target.unwrap_or(Version::LATEST);
     match Message::from_slice_with(bytes, limits) {
         Ok(message) if passes(message.version) => Ok((message, Vec::new())),
-        Ok(_) | Err(Error::OlderDraft { .. }) => match upgrade_slice(bytes, limits, target) {
-            Ok(upgraded) => Ok((upgraded.message, upgraded.report)),
-            // Say that the message itself was valid and the upgrade is
-            // what failed.
-            Err(Error::Upgrade {
-                from,
-                to,
-                violations,
-            }) => {
-                let violations: Vec<Violation> = violations
-                    .into_iter()
-                    .map(|v| {
-                        let reason = format!("cannot upgrade from {from} to {to}: {}", v.reason());
-                        Violation::new(v.kind(), reason).at(v.pointer())
-                    })
-                    .collect();
-                Err(Error::Invalid(violations.into()))
-            }
-            Err(e) => Err(e),
-        },
+        // An Error::Upgrade says that the message itself was valid and the
+        // upgrade is what failed; the report leads each reason with that.
+        Ok(_) | Err(Error::OlderDraft { .. }) => {
+            upgrade_slice(bytes, limits, target).map(|upgraded| (upgraded.message, upgraded.report))
+        }
         Err(e) => Err(e),
     }
 }
