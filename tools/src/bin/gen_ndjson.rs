@@ -1,17 +1,16 @@
 //! Writes an NDJSON file of valid IDMEFv2 messages for throughput tests:
 //!
 //! ```sh
-//! cargo run --release --example gen_ndjson -- COUNT FILE
+//! cargo run --release -p idmefv2-tools --bin gen_ndjson -- COUNT FILE
 //! ```
 //!
-//! The lines cycle through the benchmark inputs in `benches/data/`: in
+//! The lines cycle through the benchmark inputs in `tools/data/`: in
 //! every 100 lines, 1 large message (~50 KB, attachments), 19 minimal ones
 //! and 80 typical IDS alerts. Every message gets its own `ID` and
 //! `CreateTime`, and every line is checked with `Message::from_slice`
 //! before it is written.
 
-#[path = "../benches/common/mod.rs"]
-mod common;
+use idmefv2_tools::bench as common;
 
 use std::{
     fs::File,

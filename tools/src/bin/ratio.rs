@@ -2,14 +2,13 @@
 //! their `serde_json::Value` baselines, and the ratios.
 //!
 //! ```sh
-//! cargo run --release --example ratio [-- ROUNDS] [--tsv]
+//! cargo run --release -p idmefv2-tools --bin ratio [-- ROUNDS] [--tsv]
 //! ```
 //!
 //! `--tsv` prints tab-separated lines (input, operation, ours in ns,
 //! baseline in ns, ratio) for scripts.
 
-#[path = "../benches/common/mod.rs"]
-mod common;
+use idmefv2_tools::bench as common;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -3,9 +3,9 @@
 //! Time it next to the validating command on the same file:
 //!
 //! ```sh
-//! cargo run --release --example gen_ndjson -- 100000 /tmp/alerts.ndjson
-//! cargo build --release --example ndjson_baseline
-//! hyperfine 'target/release/examples/ndjson_baseline /tmp/alerts.ndjson' \
+//! cargo run --release -p idmefv2-tools --bin gen_ndjson -- 100000 /tmp/alerts.ndjson
+//! cargo build --release -p idmefv2-tools --bin ndjson_baseline
+//! hyperfine 'target/release/ndjson_baseline /tmp/alerts.ndjson' \
 //!           'idmefv2 validate --ndjson --quiet /tmp/alerts.ndjson'
 //! ```
 //!

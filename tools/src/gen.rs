@@ -1,9 +1,9 @@
 //! A seeded generator of IDMEFv2 messages, driven by our schema files, and
 //! of mutations that break them in known ways.
 //!
-//! Shared by `examples/conformance.rs` (the differential check against the
-//! official schemas) and `tests/properties.rs` (proptest), through
-//! `#[path]` includes. It walks the `properties` and `definitions` of
+//! Used by the `conformance` tool (the differential check against the
+//! official schemas) and by the crate's `tests/properties.rs` (proptest).
+//! It walks the `properties` and `definitions` of
 //! `schema/idmefv2-<version>.json`: every class property can be produced,
 //! enum values are handed out in turn so that each one appears, and each
 //! `pattern` definition has a hand-written generator of matching texts (with
@@ -15,7 +15,6 @@
 //! as the JSON text that follows it (numbers such as `1e2` or
 //! `18446744073709551616`), and an object key starting with [`DUP`] is
 //! written without that prefix, so it repeats a member of the same object.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 

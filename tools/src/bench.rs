@@ -1,9 +1,9 @@
-//! Inputs and the side-by-side ratio measurement shared by `benches/decode.rs`
-//! and `examples/ratio.rs`.
+//! Inputs and the side-by-side ratio measurement shared by the crate's
+//! `benches/decode.rs` and the measuring tools (`ratio`, `profile`,
+//! `alloc_count`, `gen_ndjson`).
 //!
-//! The three inputs are written by `scripts/make_bench_data.py`.
-
-#![allow(dead_code)]
+//! The three inputs, in `tools/data/`, are written by
+//! `scripts/make_bench_data.py`.
 
 use std::{hint::black_box, time::Instant};
 

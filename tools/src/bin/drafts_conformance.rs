@@ -2,7 +2,7 @@
 //! decide exactly as the official ones.
 //!
 //! ```sh
-//! cargo run --example drafts_conformance -- ../shared/reference/schemas [COUNT]
+//! cargo run --release -p idmefv2-tools --bin drafts_conformance -- ../shared/reference/schemas [COUNT]
 //! ```
 //!
 //! For each draft, both schemas are compiled with the jsonschema crate
@@ -246,7 +246,7 @@ fn main() -> ExitCode {
         .get(1)
         .map_or("../shared/reference/schemas", String::as_str);
     let count: usize = args.get(2).and_then(|c| c.parse().ok()).unwrap_or(3000);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = idmefv2_tools::fixtures::repository();
     let mut seeds = Vec::new();
     read_dir(&root.join("fixtures"), &mut seeds);
     seeds.retain(Value::is_object);

@@ -1,13 +1,13 @@
 //! Differential conformance check against the official IDMEFv2 schemas.
 //!
 //! ```sh
-//! cargo run --release --example conformance -- ../shared/reference/schemas [--seed N] [--count N]
+//! cargo run --release -p idmefv2-tools --bin conformance -- ../shared/reference/schemas [--seed N] [--count N]
 //! ```
 //!
 //! The directory holds the official schemas as `NN/IDMEFv2.schema` (`02` to
 //! `08` and `09-Dev`). For every fixture and for `--count` generated
 //! messages (default 10,000; valid ones from a schema-driven generator and
-//! mutations of them, see `tests/common/gen.rs`), three verdicts must agree:
+//! mutations of them, see `tools/src/gen.rs`), three verdicts must agree:
 //!
 //! 1. the `jsonschema` crate with the official schema of the message's
 //!    version (draft 4, formats asserted);
@@ -23,9 +23,6 @@
 //! Prints what it covered; exits with status 1 on any disagreement, after
 //! printing the offending messages.
 
-#[path = "../tests/common/gen.rs"]
-mod gen;
-
 use std::{
     collections::{BTreeMap, BTreeSet},
     fmt, fs,
@@ -33,8 +30,8 @@ use std::{
     process::ExitCode,
 };
 
-use gen::{Generator, Rng};
 use idmefv2::{Draft, Error, Message};
+use idmefv2_tools::gen::{self, Generator, Rng};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -333,29 +330,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn fixtures(dir: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(dir);
-    let mut out: Vec<(String, Vec<u8>)> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| {
-            let name = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let bytes = fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (name, bytes)
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
@@ -375,7 +349,7 @@ fn main() -> ExitCode {
 
     // Fixtures, bytes as stored.
     for (dir, expect_valid) in [("valid", true), ("invalid", false)] {
-        for (name, bytes) in fixtures(dir) {
+        for (name, bytes) in idmefv2_tools::fixtures::read(dir) {
             let kind = format!("fixture:{dir}");
             let got = check(&official, &name, &bytes, "2.D.V08", &kind, &mut stats);
             if got.is_some_and(|ok| ok != expect_valid) || (got.is_none() && expect_valid) {

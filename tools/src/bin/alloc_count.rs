@@ -2,15 +2,14 @@
 //! input, next to the untyped `serde_json::Value` baseline:
 //!
 //! ```sh
-//! cargo run --release --example alloc_count
+//! cargo run --release -p idmefv2-tools --bin alloc_count
 //! ```
 //!
 //! "bytes" is the total requested from the allocator by one call (a
 //! growing buffer counts each of its sizes); "live" is what the result
 //! still holds afterwards.
 
-#[path = "../benches/common/mod.rs"]
-mod common;
+use idmefv2_tools::bench as common;
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},

@@ -2,8 +2,8 @@
 //! profiler:
 //!
 //! ```sh
-//! cargo build --release --example profile
-//! valgrind --tool=callgrind target/release/examples/profile decode typical 2000
+//! cargo build --release -p idmefv2-tools --bin profile
+//! valgrind --tool=callgrind target/release/profile decode typical 2000
 //! callgrind_annotate callgrind.out.<pid> | head -40
 //! ```
 //!
@@ -11,8 +11,7 @@
 //! `serde_json::Value`), `encode` (`Message::to_vec`), `encode-value`
 //! (`serde_json::to_vec` of the `Value`), `validate` (`idmefv2::validate`).
 
-#[path = "../benches/common/mod.rs"]
-mod common;
+use idmefv2_tools::bench as common;
 
 use std::hint::black_box;
 
