@@ -6,8 +6,9 @@
 use std::{fs, path::Path};
 
 /// Each module of `src/` (a file or a folder) with its rank: a module may
-/// use modules of a lower rank only.
-const RANKS: [(&str, u8); 11] = [
+/// use modules of a lower rank only. `http` and `nats` are the transports
+/// (features `client`/`server` and `nats`), which build on everything else.
+const RANKS: [(&str, u8); 13] = [
     ("error", 0),
     ("limits", 0),
     ("json", 1),
@@ -19,6 +20,8 @@ const RANKS: [(&str, u8); 11] = [
     ("path", 5),
     ("upgrade", 5),
     ("strict", 6),
+    ("http", 7),
+    ("nats", 7),
 ];
 
 /// The module that defines each name re-exported at the crate root.
