@@ -34,7 +34,8 @@
 //!   [`Message::unserialize`], with codecs in [`codec`].
 //! - Untyped validation of any JSON value: [`validate()`], picking the
 //!   schema by the message's `Version`; every draft from `2.D.V02` on is
-//!   checked by its own schema ([`supported_versions`]).
+//!   checked by its own schema. [`Draft`] names every draft the crate
+//!   embeds, [`Version`] those the typed model holds.
 //! - The specification's rules beyond the schema: [`Message::validate_strict`]
 //!   and [`validate_strict_value`], described in [`strict`].
 //! - IDMEF paths (`Source(0).IP`): [`Path`], with [`Message::get`] and
@@ -42,8 +43,9 @@
 //! - Older drafts: [`upgrade`] carries a `2.D.V02`…`2.D.V07` message
 //!   forward to a typed `2.D.V08` [`Message`], with a report of every
 //!   change it made.
-//! - Errors: one [`Error`] type; schema failures are [`Violation`]s, each
-//!   with the JSON pointer of the offending value. Their `Display` never
+//! - Errors: one [`Error`] type (and [`Result`]); schema failures are
+//!   [`Violation`]s, each with the JSON pointer of the offending value and
+//!   the [`ViolationKind`] of check that failed. Their `Display` never
 //!   repeats the value.
 //!
 //! # Fidelity
