@@ -42,19 +42,20 @@ impl FromStr for Draft {
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.draft().fmt(f)
     }
 }
 
+/// A draft's text, when the typed model holds that draft.
 impl FromStr for Version {
     type Err = Violation;
     fn from_str(s: &str) -> Result<Self, Violation> {
-        Version::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                Violation::new(SchemaKeyword::Enum, "not a version the typed model speaks")
-            })
+        let not_typed =
+            || Violation::new(SchemaKeyword::Enum, "not a version the typed model speaks");
+        s.parse::<Draft>()
+            .ok()
+            .and_then(Draft::version)
+            .ok_or_else(not_typed)
     }
 }
 
