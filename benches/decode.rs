@@ -7,15 +7,13 @@
 //! cargo bench --bench decode
 //! ```
 
-mod common;
-
 use std::{hint::black_box, time::Duration};
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use idmefv2::Message;
 use serde_json::Value;
 
-use common::{build, check_inputs, Parts, INPUTS};
+use idmefv2_tools::bench::{build, check_inputs, Parts, INPUTS};
 
 fn decode(c: &mut Criterion) {
     let parts = Parts::from_large();
@@ -69,6 +67,6 @@ fn main() {
     // benchmarks then run once each as a smoke test, and the timing
     // summary is skipped.
     if std::env::args().any(|a| a == "--bench") {
-        common::print_ratios(21, false);
+        idmefv2_tools::bench::print_ratios(21, false);
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the three benchmark inputs under benches/data/ (compact JSON).
+"""Writes the three benchmark inputs under tools/data/ (compact JSON).
 
 minimal.json  ~250 B   only the required members and an Analyzer
 typical.json  ~1.7 KB  an IDS alert: sensor, 2 sources, 2 targets, ports,
@@ -15,7 +15,7 @@ import json
 import os
 import random
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "benches", "data")
+OUT = os.path.join(os.path.dirname(__file__), "..", "tools", "data")
 
 minimal = {
     "Version": "2.D.V08",

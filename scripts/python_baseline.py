@@ -14,7 +14,7 @@ figures, per input (median of repeated calls):
   +formats       the same with jsonschema's FormatChecker (closest to what
                  the Rust decoder checks)
 
-The Rust figures come from `target/release/examples/ratio --tsv` (decode
+The Rust figures come from `target/release/ratio --tsv` (decode
 row: Message::from_slice, which checks everything including formats).
 """
 import json
@@ -52,9 +52,11 @@ def schema_for(message):
 
 
 def rust_figures():
-    exe = os.path.join(ROOT, "target", "release", "examples", "ratio")
+    exe = os.path.join(ROOT, "target", "release", "ratio")
     subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "--example", "ratio"], cwd=ROOT, check=True
+        ["cargo", "build", "--release", "--quiet", "-p", "idmefv2-tools", "--bin", "ratio"],
+        cwd=ROOT,
+        check=True,
     )
     out = subprocess.run([exe, "15", "--tsv"], cwd=ROOT, check=True, capture_output=True, text=True)
     figures = {}

@@ -1,8 +1,13 @@
 //! Encodings of a message, keyed by media type.
+//!
+//! This module sits above decoding: the built-in JSON codec calls
+//! [`Message::from_slice_with`] and [`Message::to_vec`], and
+//! [`Message::serialize`] and [`Message::unserialize`] are defined here, so
+//! that message decoding never depends on the codecs.
 
 use std::sync::{Arc, LazyLock, RwLock};
 
-use crate::{Error, Limits, Message};
+use crate::{Error, Limits, Message, Result};
 
 /// A message in encoded form, with the media type that says how.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,9 +26,9 @@ pub trait Codec: Send + Sync {
     /// The media type handled, as `type/subtype` without parameters.
     fn media_type(&self) -> &str;
     /// Encodes a message.
-    fn encode(&self, message: &Message) -> Result<Vec<u8>, Error>;
+    fn encode(&self, message: &Message) -> Result<Vec<u8>>;
     /// Decodes and validates a message.
-    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message, Error>;
+    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message>;
 }
 
 /// The JSON codec, under one of its media types.
@@ -33,10 +38,10 @@ impl Codec for Json {
     fn media_type(&self) -> &str {
         self.0
     }
-    fn encode(&self, message: &Message) -> Result<Vec<u8>, Error> {
+    fn encode(&self, message: &Message) -> Result<Vec<u8>> {
         Ok(message.to_vec())
     }
-    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message, Error> {
+    fn decode(&self, payload: &[u8], limits: &Limits) -> Result<Message> {
         Message::from_slice_with(payload, limits)
     }
 }
@@ -48,8 +53,13 @@ static REGISTRY: LazyLock<RwLock<Vec<Arc<dyn Codec>>>> = LazyLock::new(|| {
     ])
 });
 
-/// `type/subtype` of a media type, lowercased, without parameters.
-fn essence(media_type: &str) -> String {
+/// The essence of a media type: `type/subtype`, lowercased, without
+/// parameters or surrounding space; how codecs are matched.
+///
+/// ```
+/// assert_eq!(idmefv2::codec::essence(" Application/JSON ; charset=utf-8"), "application/json");
+/// ```
+pub fn essence(media_type: &str) -> String {
     media_type
         .split(';')
         .next()
@@ -73,7 +83,7 @@ pub fn supported() -> Vec<String> {
 }
 
 /// The codec for `media_type`; parameters and letter case do not matter.
-pub fn find(media_type: &str) -> Result<Arc<dyn Codec>, Error> {
+pub fn find(media_type: &str) -> Result<Arc<dyn Codec>> {
     let key = essence(media_type);
     let codecs = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
     codecs
@@ -84,4 +94,29 @@ pub fn find(media_type: &str) -> Result<Arc<dyn Codec>, Error> {
             media_type: media_type.to_string(),
             supported: codecs.iter().map(|c| c.media_type().to_string()).collect(),
         })
+}
+
+impl Message {
+    /// Encodes the message with the codec registered for `media_type`
+    /// (parameters such as `; charset=utf-8` and letter case are ignored
+    /// when choosing the codec, and kept in the result).
+    ///
+    /// The message is valid by construction (see [`Message::validate`]), so
+    /// no second check runs here.
+    pub fn serialize(&self, media_type: &str) -> Result<SerializedMessage> {
+        let codec = find(media_type)?;
+        Ok(SerializedMessage {
+            content_type: media_type.to_string(),
+            payload: codec.encode(self)?,
+        })
+    }
+
+    /// Decodes and validates a message with the codec for its content type.
+    ///
+    /// The name is the Python reference library's (`unserialize`), kept so
+    /// that code moving between the two reads the same; it does what
+    /// [`Message::from_slice`] does, through the codec.
+    pub fn unserialize(message: &SerializedMessage) -> Result<Message> {
+        find(&message.content_type)?.decode(&message.payload, &Limits::default())
+    }
 }

@@ -34,7 +34,8 @@
 //!   [`Message::unserialize`], with codecs in [`codec`].
 //! - Untyped validation of any JSON value: [`validate()`], picking the
 //!   schema by the message's `Version`; every draft from `2.D.V02` on is
-//!   checked by its own schema ([`supported_versions`]).
+//!   checked by its own schema. [`Draft`] names every draft the crate
+//!   embeds, [`Version`] those the typed model holds.
 //! - The specification's rules beyond the schema: [`Message::validate_strict`]
 //!   and [`validate_strict_value`], described in [`strict`].
 //! - IDMEF paths (`Source(0).IP`): [`Path`], with [`Message::get`] and
@@ -42,8 +43,9 @@
 //! - Older drafts: [`upgrade`] carries a `2.D.V02`…`2.D.V07` message
 //!   forward to a typed `2.D.V08` [`Message`], with a report of every
 //!   change it made.
-//! - Errors: one [`Error`] type; schema failures are [`Violation`]s, each
-//!   with the JSON pointer of the offending value. Their `Display` never
+//! - Errors: one [`Error`] type (and [`Result`]); schema failures are
+//!   [`Violation`]s, each with the JSON pointer of the offending value and
+//!   the [`ViolationKind`] of check that failed. Their `Display` never
 //!   repeats the value.
 //!
 //! # Fidelity
@@ -65,41 +67,35 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-mod builder;
-pub mod codec;
+// The modules in layers: each uses only the layers before it.
+// 1. Errors and limits.
 mod error;
+mod limits;
+// 2. Guarded JSON reading; the drafts.
+mod draft;
 mod json;
+// 3. The typed model (generated code and what it stands on).
+mod model;
+// 4. Schema validation, and the explanation of refused input.
+mod validation;
+// 5. Decoding and encoding whole messages.
 mod message;
-mod order;
+// 6. What builds on messages: codecs, strict checks, IDMEF paths, upgrade.
+pub mod codec;
 mod path;
-mod pattern;
-mod scalar;
 pub mod strict;
-mod table;
 pub mod upgrade;
-mod validate;
-mod version;
-
-/// The generated model: every class and value list of the schema, and the
-/// checked scalar types they use.
-pub mod types {
-    include!(concat!(env!("OUT_DIR"), "/model.rs"));
-    pub use crate::builder::IntoField;
-    pub use crate::scalar::{
-        AttachmentName, Confidence, Content, Email, GeoLocation, Hash, Id, Integer, IpAddress,
-        MediaType, Protocol, Timestamp, UnLocode, Uri,
-    };
-}
 
 pub use codec::SerializedMessage;
-pub use error::{Error, Violation, Violations};
-pub use message::{validate_slice, Limits};
+pub use draft::{Draft, Version};
+pub use error::{Error, Result, SchemaKeyword, Violation, ViolationKind, Violations};
+pub use limits::Limits;
+pub use message::validate_slice;
+pub use model::types;
 pub use path::Path;
-pub use scalar::{Id, Timestamp};
 pub use strict::validate_strict_value;
-pub use types::{Analyzer, Attachment, Message, Sensor, Source, Target};
-pub use validate::{schema, supported_versions, validate};
-pub use version::Version;
+pub use types::{Analyzer, Attachment, Id, Message, Sensor, Source, Target, Timestamp};
+pub use validation::{schema, supported_versions, validate};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

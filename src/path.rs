@@ -8,38 +8,38 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{
-    table::{self, Attribute},
-    Error, Message, Violation,
+    model::table::{self, Attribute},
+    validation, Error, Message, Result, SchemaKeyword, Violation, ViolationKind,
 };
 
-/// One step of a path: a member name and, for lists, the entry index.
+/// One segment of a path: a member name and, for lists, the entry index.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Step {
+struct Segment {
     name: &'static str,
     /// `Some` exactly when the member is a list (0 when the text gave none).
     index: Option<i64>,
 }
 
-impl Step {
+impl Segment {
     fn of(attribute: &'static Attribute, index: Option<i64>) -> Result<Self, Violation> {
         let index = match (attribute.list, index) {
             (true, index) => Some(index.unwrap_or(0)),
             (false, None) => None,
             (false, Some(_)) => {
                 return Err(Violation::new(
-                    "path",
+                    ViolationKind::Path,
                     format!("{} is not a list, so it takes no index", attribute.name),
                 ))
             }
         };
-        Ok(Step {
+        Ok(Segment {
             name: attribute.name,
             index,
         })
     }
 }
 
-impl fmt::Display for Step {
+impl fmt::Display for Segment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name)?;
         match self.index {
@@ -104,8 +104,8 @@ impl fmt::Display for Step {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Path {
-    class: Option<Step>,
-    attribute: Step,
+    class: Option<Segment>,
+    attribute: Segment,
 }
 
 impl Path {
@@ -116,18 +116,18 @@ impl Path {
         let root = table::root();
         let top = root.attributes.iter().filter(|a| !a.class).map(|a| Path {
             class: None,
-            attribute: Step {
+            attribute: Segment {
                 name: a.name,
                 index: a.list.then_some(0),
             },
         });
         let nested = table::aggregates().flat_map(|(aggregate, class)| {
             class.attributes.iter().map(move |a| Path {
-                class: Some(Step {
+                class: Some(Segment {
                     name: aggregate.name,
                     index: aggregate.list.then_some(0),
                 }),
-                attribute: Step {
+                attribute: Segment {
                     name: a.name,
                     index: a.list.then_some(0),
                 },
@@ -162,10 +162,10 @@ impl Path {
     /// end of a list, since a pointer cannot say that.
     pub fn to_pointer(&self) -> Option<String> {
         let mut pointer = String::new();
-        for step in self.steps() {
+        for segment in self.segments() {
             pointer.push('/');
-            pointer.push_str(step.name);
-            if let Some(i) = step.index {
+            pointer.push_str(segment.name);
+            if let Some(i) = segment.index {
                 if i < 0 {
                     return None;
                 }
@@ -175,20 +175,20 @@ impl Path {
         Some(pointer)
     }
 
-    fn steps(&self) -> impl Iterator<Item = &Step> {
+    fn segments(&self) -> impl Iterator<Item = &Segment> {
         self.class.iter().chain(std::iter::once(&self.attribute))
     }
 
     /// The pointer of the value in `root`, with indices resolved; `None`
-    /// when some step is missing.
+    /// when some segment is missing.
     fn locate(&self, root: &Value) -> Option<String> {
         let mut pointer = String::new();
         let mut node = root;
-        for step in self.steps() {
-            node = node.get(step.name)?;
+        for segment in self.segments() {
+            node = node.get(segment.name)?;
             pointer.push('/');
-            pointer.push_str(step.name);
-            if let Some(index) = step.index {
+            pointer.push_str(segment.name);
+            if let Some(index) = segment.index {
                 let list = node.as_array()?;
                 let i = position(index, list.len()).filter(|&i| i < list.len())?;
                 node = &list[i];
@@ -220,14 +220,14 @@ impl fmt::Display for Path {
 }
 
 /// Splits `name(index)` into its name and parsed index.
-fn split_step(text: &str) -> Result<(&str, Option<i64>), Violation> {
-    let bad = |reason: &str| Violation::new("path", reason);
+fn split_segment(text: &str) -> Result<(&str, Option<i64>), Violation> {
+    let bad = |reason: &str| Violation::new(ViolationKind::Path, reason);
     let Some(open) = text.find('(') else {
         return Ok((text, None));
     };
     let inner = text[open + 1..]
         .strip_suffix(')')
-        .ok_or_else(|| bad("an index must be closed by `)` at the end of its step"))?;
+        .ok_or_else(|| bad("an index must be closed by `)` at the end of its segment"))?;
     let digits = inner.strip_prefix('-').unwrap_or(inner);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("an index is a decimal integer with an optional `-`"));
@@ -244,7 +244,7 @@ impl FromStr for Path {
     /// Parses and checks a path against the model; the error never repeats
     /// the text it was given.
     fn from_str(text: &str) -> Result<Self, Violation> {
-        let bad = |reason: String| Violation::new("path", reason);
+        let bad = |reason: String| Violation::new(ViolationKind::Path, reason);
         let (class_text, attribute_text) = match text.split_once('.') {
             Some((class, attribute)) => (Some(class), attribute),
             None => (None, text),
@@ -253,14 +253,14 @@ impl FromStr for Path {
         let (class, owner) = match class_text {
             None => (None, root),
             Some(class_text) => {
-                let (name, index) = split_step(class_text)?;
+                let (name, index) = split_segment(class_text)?;
                 let (aggregate, class) = table::aggregates()
                     .find(|(a, _)| a.name == name)
                     .ok_or_else(|| bad("unknown class name".into()))?;
-                (Some(Step::of(aggregate, index)?), class)
+                (Some(Segment::of(aggregate, index)?), class)
             }
         };
-        let (name, index) = split_step(attribute_text)?;
+        let (name, index) = split_segment(attribute_text)?;
         let attribute = owner.attribute(name).ok_or_else(|| match &class {
             Some(c) => bad(format!("unknown attribute name for class {}", c.name)),
             None => bad("unknown attribute name for the top-level class".into()),
@@ -277,7 +277,7 @@ impl FromStr for Path {
         }
         Ok(Path {
             class,
-            attribute: Step::of(attribute, index)?,
+            attribute: Segment::of(attribute, index)?,
         })
     }
 }
@@ -340,7 +340,7 @@ impl Message {
     /// assert_eq!(error.violations()[0].pointer(), "/Source/0/IP");
     /// # Ok::<(), idmefv2::Error>(())
     /// ```
-    pub fn set(&mut self, path: &Path, value: impl Into<Value>) -> Result<(), Error> {
+    pub fn set(&mut self, path: &Path, value: impl Into<Value>) -> Result<()> {
         let mut root = self.to_value();
         let pointer = place(&mut root, path, value.into())?;
         // The typed model holds only its own revisions; an older draft's
@@ -357,9 +357,10 @@ impl Message {
                 *self = message;
                 Ok(())
             }
-            Err(_) => Err(crate::message::refusal(
+            Err(_) => Err(validation::explain_value(
                 &root,
-                Violation::new("model", "the typed model refuses this value").at(&pointer),
+                Violation::new(ViolationKind::Model, "the typed model refuses this value")
+                    .at(&pointer),
             )),
         }
     }
@@ -367,7 +368,7 @@ impl Message {
 
 /// Puts `value` at `path` inside `root`, creating what the path allows;
 /// returns the pointer of the place.
-fn place(root: &mut Value, path: &Path, value: Value) -> Result<String, Error> {
+fn place(root: &mut Value, path: &Path, value: Value) -> Result<String> {
     let mut pointer = String::new();
     let mut node = root;
     if let Some(class) = &path.class {
@@ -377,30 +378,30 @@ fn place(root: &mut Value, path: &Path, value: Value) -> Result<String, Error> {
     Ok(pointer)
 }
 
-/// The member `step` of the object `node` (the entry at its index, for a
+/// The member `segment` of the object `node` (the entry at its index, for a
 /// list), created from `fill` when absent or one past the end.
 fn entry<'a>(
     node: &'a mut Value,
-    step: &Step,
+    segment: &Segment,
     pointer: &mut String,
     fill: Value,
-) -> Result<&'a mut Value, Error> {
+) -> Result<&'a mut Value> {
     let Value::Object(map) = node else {
         return Err(Error::invalid(
-            Violation::new("type", "not an object").at(pointer),
+            Violation::new(SchemaKeyword::Type, "not an object").at(pointer),
         ));
     };
     pointer.push('/');
-    pointer.push_str(step.name);
-    let Some(index) = step.index else {
-        return Ok(map.entry(step.name).or_insert(fill));
+    pointer.push_str(segment.name);
+    let Some(index) = segment.index else {
+        return Ok(map.entry(segment.name).or_insert(fill));
     };
     let member = map
-        .entry(step.name)
+        .entry(segment.name)
         .or_insert_with(|| Value::Array(Vec::new()));
     let Value::Array(list) = member else {
         return Err(Error::invalid(
-            Violation::new("type", "not a list").at(pointer),
+            Violation::new(SchemaKeyword::Type, "not a list").at(pointer),
         ));
     };
     let len = list.len();
@@ -408,7 +409,7 @@ fn entry<'a>(
     let Some(i) = position(index, len).filter(|&i| i < reachable) else {
         return Err(Error::invalid(
             Violation::new(
-                "index",
+                ViolationKind::Index,
                 format!("index {index} is out of reach of a list of {len} entries (at most one past the end)"),
             )
             .at(pointer),

@@ -107,17 +107,22 @@ use time::{Date, Duration, Month};
 
 use crate::{
     json,
-    scalar::TimestampFields,
-    table::{self, Class},
-    validate, Error, Limits, Message, Path, Violation,
+    model::{
+        scalar::TimestampFields,
+        table::{self, Class},
+    },
+    validation, Error, Limits, Message, Path, Result, Violation,
 };
+
+/// The names of the rules, as the kinds of the violations they report.
+pub use crate::error::Rule;
 
 impl Message {
     /// Checks the rules of the specification that the schema does not
     /// express, and returns every failure (see [`strict`](crate::strict)
     /// for the list). The schema itself is not checked again: a `Message`
     /// satisfies it by construction.
-    pub fn validate_strict(&self) -> Result<(), Error> {
+    pub fn validate_strict(&self) -> Result<()> {
         finish(check(&self.to_value()))
     }
 }
@@ -145,8 +150,8 @@ impl Message {
 /// assert_eq!(found[0], ("/Analyzer/IP".to_string(), "pattern".to_string()));
 /// assert_eq!(found[1], ("/CreateTime".to_string(), "calendar-date".to_string()));
 /// ```
-pub fn validate_strict_value(message: &Value) -> Result<(), Error> {
-    let mut found: Vec<Violation> = match validate::validate(message) {
+pub fn validate_strict_value(message: &Value) -> Result<()> {
+    let mut found: Vec<Violation> = match validation::validate(message) {
         Ok(()) => Vec::new(),
         Err(Error::Invalid(v)) => v.into_iter().collect(),
         Err(other) => return Err(other),
@@ -155,7 +160,7 @@ pub fn validate_strict_value(message: &Value) -> Result<(), Error> {
     finish(found)
 }
 
-fn finish(found: Vec<Violation>) -> Result<(), Error> {
+fn finish(found: Vec<Violation>) -> Result<()> {
     if found.is_empty() {
         Ok(())
     } else {
@@ -257,12 +262,12 @@ fn check(root: &Value) -> Vec<Violation> {
 fn port(value: &Value) -> Option<Violation> {
     let n = value.as_f64()?;
     let ok = n.fract() == 0.0 && (1.0..=65535.0).contains(&n);
-    (!ok).then(|| Violation::new("port-range", "a port is an integer from 1 to 65535"))
+    (!ok).then(|| Violation::new(Rule::PortRange, "a port is an integer from 1 to 65535"))
 }
 
 fn size(value: &Value) -> Option<Violation> {
     let n = value.as_f64()?;
-    (n < 0.0).then(|| Violation::new("size-non-negative", "Size must not be negative"))
+    (n < 0.0).then(|| Violation::new(Rule::SizeNonNegative, "Size must not be negative"))
 }
 
 fn ti(class: &Class, value: &Value) -> Option<Violation> {
@@ -273,7 +278,7 @@ fn ti(class: &Class, value: &Value) -> Option<Violation> {
     };
     (!ok).then(|| {
         Violation::new(
-            "ti-format",
+            Rule::TiFormat,
             format!(
                 "a TI entry is `attribute:origin`, with an attribute of {} and a non-empty origin",
                 class.name
@@ -286,7 +291,7 @@ fn aggr_condition(value: &Value) -> Option<Violation> {
     let text = value.as_str()?;
     let error = text.parse::<Path>().err()?;
     Some(Violation::new(
-        "aggr-condition",
+        Rule::AggrCondition,
         format!("not a valid IDMEF path: {}", error.reason()),
     ))
 }
@@ -306,7 +311,7 @@ fn attachment_names<'a>(
         match names.get(name.as_str()) {
             Some(first) => out.push(
                 Violation::new(
-                    "attachment-name-unique",
+                    Rule::AttachmentNameUnique,
                     format!("the attachment at {first} already has this Name"),
                 )
                 .at(&pointer),
@@ -323,7 +328,7 @@ fn attachment_reference(names: &HashMap<&str, String>, value: &Value) -> Option<
     let name = value.as_str()?;
     (!names.contains_key(name)).then(|| {
         Violation::new(
-            "attachment-reference",
+            Rule::AttachmentReference,
             "no attachment of the message has this Name",
         )
     })
@@ -346,7 +351,7 @@ fn ext_value(instance: &Instance<'_>, name: &str, marker: &str) -> Option<Violat
     match (marked, class.attribute(&ext_name)) {
         (Some(i), None) => Some(
             Violation::new(
-                "ext-value",
+                Rule::ExtValue,
                 format!(
                     "{owner} has no {ext_name} attribute, so `{marker}` in {name} cannot carry a value"
                 ),
@@ -359,7 +364,7 @@ fn ext_value(instance: &Instance<'_>, name: &str, marker: &str) -> Option<Violat
                 .is_some_and(|l| !l.is_empty());
             (!filled).then(|| {
                 Violation::new(
-                    "ext-value",
+                    Rule::ExtValue,
                     format!("{name} lists `{marker}`, so {ext_name} must hold at least one value"),
                 )
                 .at(&format!("{}/{name}/{i}", instance.pointer))
@@ -367,7 +372,7 @@ fn ext_value(instance: &Instance<'_>, name: &str, marker: &str) -> Option<Violat
         }
         (None, _) => ext.filter(|v| !is_empty_list(v)).map(|_| {
             Violation::new(
-                "ext-value",
+                Rule::ExtValue,
                 format!("{ext_name} is set but {name} does not list `{marker}`"),
             )
             .at(&format!("{}/{ext_name}", instance.pointer))
@@ -391,18 +396,18 @@ fn content(instance: &Instance<'_>) -> Option<Violation> {
     let found = match (encoding.as_str(), content) {
         ("json", Value::String(text)) => json_object(text).err().map(|reason| {
             Violation::new(
-                "json-content",
+                Rule::JsonContent,
                 format!("with the json encoding (stated or implied), Content must be a serialized JSON object: {reason}"),
             )
         }),
         ("base64", Value::String(text)) => (!is_base64(text)).then(|| {
             Violation::new(
-                "base64-content",
+                Rule::Base64Content,
                 "Content is not valid base64 (standard alphabet, padded, no whitespace)",
             )
         }),
         ("base64", _) => Some(Violation::new(
-            "base64-content",
+            Rule::Base64Content,
             "with the base64 encoding, Content must be a string",
         )),
         _ => None,
@@ -446,7 +451,7 @@ fn timestamp(text: &str) -> Vec<Violation> {
     let Some(parts) = TimestampFields::read(text) else {
         return out;
     };
-    let bad_date = |reason: &str| Violation::new("calendar-date", reason);
+    let bad_date = |reason: &str| Violation::new(Rule::CalendarDate, reason);
     let date = match Month::try_from(parts.month) {
         Err(_) => {
             out.push(bad_date("the month must be from 01 to 12"));
@@ -462,7 +467,7 @@ fn timestamp(text: &str) -> Vec<Violation> {
     };
     match (parts.offset_minutes, date) {
         (None, _) => out.push(Violation::new(
-            "timestamp-offset",
+            Rule::TimestampOffset,
             "a timestamp must end with Z or a ±hh:mm offset (RFC 3339)",
         )),
         (Some(offset), Some(date))

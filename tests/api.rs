@@ -3,8 +3,8 @@
 use idmefv2::{
     codec::{self, Codec},
     types::{AnalyzerCategory, Category, Content, IncidentType},
-    Analyzer, Attachment, Error, Id, Limits, Message, SerializedMessage, Source, Timestamp,
-    Version,
+    Analyzer, Attachment, Error, Id, Limits, Message, SchemaKeyword, SerializedMessage, Source,
+    Timestamp, Version,
 };
 use serde_json::json;
 
@@ -209,7 +209,7 @@ fn timestamps_and_ids_keep_their_text_and_convert() {
         .is_err());
     let no_offset = Timestamp::new("2025-02-03T04:05:06").unwrap();
     assert_eq!(no_offset.to_primitive_date_time().unwrap().hour(), 4);
-    let from_time: Timestamp = odt.into();
+    let from_time = Timestamp::try_from(odt).unwrap();
     assert_eq!(from_time.as_str(), "2025-02-03T04:05:06.7+05:30");
 
     let upper = Id::new("6BA7B810-9DAD-11D1-80B4-00C04FD430C8").unwrap();
@@ -375,4 +375,113 @@ fn to_vec_writes_what_serde_json_writes() {
         }
     }
     assert!(seen > 10, "fixtures not found in {dir}");
+}
+
+/// What `Message`'s docs say of decoding with serde directly: the same
+/// rules and the same messages, but no size limit, no member order and no
+/// explanations.
+#[test]
+fn direct_serde_decoding_keeps_the_rules_and_skips_what_the_docs_say() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let read = |dir: &str| -> Vec<(String, Vec<u8>)> {
+        let mut all: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        all.sort();
+        all
+    };
+    let mut reordered = 0;
+    for (name, bytes) in read("valid") {
+        let ours = Message::from_slice(&bytes).unwrap();
+        let direct: Message =
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(direct, ours, "{name}");
+        assert_eq!(direct.to_value(), ours.to_value(), "{name}");
+        // Member order is the one thing the direct path loses.
+        if direct.to_vec() != ours.to_vec() {
+            reordered += 1;
+        }
+    }
+    assert!(
+        reordered > 0,
+        "no fixture shows the member order difference"
+    );
+    for (name, bytes) in read("invalid") {
+        assert!(Message::from_slice(&bytes).is_err(), "{name}");
+        assert!(
+            serde_json::from_slice::<Message>(&bytes).is_err(),
+            "{name}: the direct serde path accepted it"
+        );
+    }
+    // Content nested past the default depth is refused both ways.
+    let deep = format!(
+        r#"{{"Version": "2.D.V08", "ID": "6ba7b801-9dad-11d1-80b4-00c04fd430c8",
+            "CreateTime": "2025-01-01T00:00:00Z", "Analyzer": {{"Name": "a"}},
+            "Attachment": [{{"Name": "a", "Content": {}{}}}]}}"#,
+        r#"{"a":["#.repeat(40),
+        "]}".repeat(40)
+    );
+    assert!(matches!(
+        Message::from_slice(deep.as_bytes()),
+        Err(Error::TooDeep { .. })
+    ));
+    assert!(serde_json::from_slice::<Message>(deep.as_bytes()).is_err());
+    // The size limit is from_slice's only.
+    let mut padded = br#"{"Version": "2.D.V08", "ID": "6ba7b801-9dad-11d1-80b4-00c04fd430c8",
+        "CreateTime": "2025-01-01T00:00:00Z", "Analyzer": {"Name": "a"}}"#
+        .to_vec();
+    padded.resize(Limits::DEFAULT_MAX_BYTES + 1, b' ');
+    assert!(matches!(
+        Message::from_slice(&padded),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(serde_json::from_slice::<Message>(&padded).is_ok());
+}
+
+#[test]
+fn timestamps_from_instants_that_rfc_3339_cannot_write_are_refused() {
+    let before_year_0 = time::Date::from_calendar_date(-1, time::Month::June, 1)
+        .unwrap()
+        .midnight()
+        .assume_utc();
+    let error = Timestamp::try_from(before_year_0).unwrap_err();
+    assert_eq!(error.reason(), "year outside 0000-9999");
+    let odd_offset =
+        time::OffsetDateTime::UNIX_EPOCH.to_offset(time::UtcOffset::from_hms(1, 0, 30).unwrap());
+    assert!(Timestamp::try_from(odd_offset).is_err());
+    // The builder reports the same, at the field's pointer.
+    let error = Message::builder(analyzer())
+        .create_time(before_year_0)
+        .build()
+        .unwrap_err();
+    assert_eq!(error.violations()[0].pointer(), "/CreateTime");
+    assert_eq!(error.violations()[0].kind(), SchemaKeyword::Pattern.into());
+    let fine = time::OffsetDateTime::UNIX_EPOCH;
+    assert_eq!(
+        Timestamp::try_from(fine).unwrap().as_str(),
+        "1970-01-01T00:00:00Z"
+    );
+}
+
+#[test]
+fn violation_kinds_keep_their_text() {
+    use idmefv2::{strict::Rule, ViolationKind};
+    let bad = br#"{"Version": "2.D.V08", "ID": "nope", "CreateTime": "2025-01-01T00:00:00Z",
+                   "Analyzer": {"Name": "x"}}"#;
+    let error = Message::from_slice(bad).unwrap_err();
+    let v = &error.violations()[0];
+    assert_eq!(v.kind(), ViolationKind::Schema(SchemaKeyword::Pattern));
+    assert_eq!(v.keyword(), "pattern");
+    assert_eq!(ViolationKind::Rule(Rule::PortRange).as_str(), "port-range");
+    assert_eq!(ViolationKind::Model.to_string(), "model");
+    // The violations of an Invalid error are borrowed, not copied.
+    assert!(matches!(error.violations(), std::borrow::Cow::Borrowed(_)));
+    let error = Message::from_slice(b"[").unwrap_err();
+    assert_eq!(error.violations()[0].kind(), ViolationKind::Input);
+    for rule in Rule::ALL {
+        assert!(rule.as_str().contains('-') || rule.as_str() == "ext-value");
+    }
 }

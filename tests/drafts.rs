@@ -12,13 +12,9 @@ use std::{collections::BTreeMap, fs, path::Path};
 
 use idmefv2::{
     upgrade::{self, NoteKind, UpgradeNote},
-    Error, Limits, Message, Version,
+    Draft, Error, Limits, Message, Version,
 };
 use serde_json::{json, Value};
-
-const OLD_DRAFTS: [&str; 6] = [
-    "2.D.V02", "2.D.V03", "2.D.V04", "2.D.V05", "2.D.V06", "2.D.V07",
-];
 
 fn dir(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -43,85 +39,85 @@ fn value(bytes: &[u8]) -> Value {
 }
 
 /// Which drafts accept each valid fixture once its `Version` is changed to
-/// theirs. Where drafts differ on a member the fixture uses, the others
-/// refuse it.
-const ACCEPTED_BY: [(&str, &[&str]); 13] = [
+/// theirs: the older drafts listed, and the typed model's drafts when the
+/// flag says so (every draft of [`Version::ALL`], so that a later draft of
+/// the same structure needs no entry here). Where drafts differ on a member
+/// the fixture uses, the others refuse it.
+const ACCEPTED_BY: [(&str, &[&str], bool); 13] = [
     // `Entity` is gone from 2.D.V04; an unknown analyzer member passes only
     // the unchecked analyzers of 2.D.V02/V03.
-    ("v02-full", &["2.D.V02", "2.D.V03"]),
-    ("v02-loose-analyzer", &["2.D.V02", "2.D.V03"]),
+    ("v02-full", &["2.D.V02", "2.D.V03"], false),
+    ("v02-loose-analyzer", &["2.D.V02", "2.D.V03"], false),
     // No analyzer IP (required by V04/V05) and no analyzer ID (required
     // by V07).
-    (
-        "v02-minimal",
-        &["2.D.V02", "2.D.V03", "2.D.V06", "2.D.V08", "2.D.V09-Dev"],
-    ),
-    ("v03-analyzer-without-ip", &["2.D.V02", "2.D.V03"]),
-    (
-        "v03-minimal",
-        &["2.D.V02", "2.D.V03", "2.D.V06", "2.D.V08", "2.D.V09-Dev"],
-    ),
+    ("v02-minimal", &["2.D.V02", "2.D.V03", "2.D.V06"], true),
+    ("v03-analyzer-without-ip", &["2.D.V02", "2.D.V03"], false),
+    ("v03-minimal", &["2.D.V02", "2.D.V03", "2.D.V06"], true),
     // Organisation members are new in V04; Vector, analyzer Type and
     // ext-* texts are gone in V07.
-    ("v04-converter", &["2.D.V04", "2.D.V05", "2.D.V06"]),
+    ("v04-converter", &["2.D.V04", "2.D.V05", "2.D.V06"], false),
     (
         "v04-minimal",
-        &[
-            "2.D.V02",
-            "2.D.V03",
-            "2.D.V04",
-            "2.D.V05",
-            "2.D.V06",
-            "2.D.V08",
-            "2.D.V09-Dev",
-        ],
+        &["2.D.V02", "2.D.V03", "2.D.V04", "2.D.V05", "2.D.V06"],
+        true,
     ),
     // Confidence above 1 is refused from V06 on.
     (
         "v05-confidence-out-of-range",
         &["2.D.V02", "2.D.V03", "2.D.V04", "2.D.V05"],
+        false,
     ),
     (
         "v05-minimal",
-        &[
-            "2.D.V02",
-            "2.D.V03",
-            "2.D.V04",
-            "2.D.V05",
-            "2.D.V06",
-            "2.D.V08",
-            "2.D.V09-Dev",
-        ],
+        &["2.D.V02", "2.D.V03", "2.D.V04", "2.D.V05", "2.D.V06"],
+        true,
     ),
     // Sensor IDs are new in V06 and Vector is gone in V07.
-    ("v06-ids-and-vectors", &["2.D.V06"]),
-    (
-        "v06-minimal",
-        &["2.D.V02", "2.D.V03", "2.D.V06", "2.D.V08", "2.D.V09-Dev"],
-    ),
+    ("v06-ids-and-vectors", &["2.D.V06"], false),
+    ("v06-minimal", &["2.D.V02", "2.D.V03", "2.D.V06"], true),
     (
         "v07-minimal",
-        &[
-            "2.D.V02",
-            "2.D.V03",
-            "2.D.V06",
-            "2.D.V07",
-            "2.D.V08",
-            "2.D.V09-Dev",
-        ],
+        &["2.D.V02", "2.D.V03", "2.D.V06", "2.D.V07"],
+        true,
     ),
     // Status as text, the old spellings and EntitySector: V07 only.
-    ("v07-status-and-sectors", &["2.D.V07"]),
+    ("v07-status-and-sectors", &["2.D.V07"], false),
 ];
 
+/// Every file in `schema/` is a supported draft, and nothing else is.
 #[test]
 fn every_draft_is_supported() {
-    let mut expected = OLD_DRAFTS.to_vec();
-    expected.extend(["2.D.V08", "2.D.V09-Dev"]);
-    assert_eq!(idmefv2::supported_versions(), expected);
-    for draft in expected {
-        let schema: Value = serde_json::from_str(idmefv2::schema(draft).unwrap()).unwrap();
-        assert_eq!(schema["definitions"]["Version"]["enum"], json!([draft]));
+    let mut files: Vec<String> = fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|name| {
+            name.trim_start_matches("idmefv2-")
+                .trim_end_matches(".json")
+                .to_string()
+        })
+        .collect();
+    files.sort();
+    let mut supported = idmefv2::supported_versions();
+    supported.sort_unstable();
+    assert_eq!(supported, files);
+    assert!(files.len() >= 8, "{files:?}");
+    for draft in Draft::ALL {
+        let schema: Value = serde_json::from_str(draft.schema()).unwrap();
+        assert_eq!(
+            schema["definitions"]["Version"]["enum"],
+            json!([draft.as_str()])
+        );
+        assert_eq!(idmefv2::schema(draft.as_str()), Some(draft.schema()));
+    }
+    // The typed model holds the newest drafts, the latest stable one first.
+    let typed: Vec<Draft> = Version::ALL.iter().map(|v| v.draft()).collect();
+    assert_eq!(typed, Draft::ALL[Draft::ALL.len() - typed.len()..]);
+    assert_eq!(typed[0], Version::LATEST.draft());
+    for draft in Draft::ALL {
+        assert_eq!(
+            draft.version().map(Version::draft),
+            typed.contains(&draft).then_some(draft)
+        );
     }
 }
 
@@ -130,9 +126,13 @@ fn valid_messages_are_accepted_by_their_draft_and_refused_where_drafts_differ() 
     let all = fixtures("valid");
     assert_eq!(
         all.keys().map(String::as_str).collect::<Vec<_>>(),
-        ACCEPTED_BY.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+        ACCEPTED_BY.iter().map(|(n, _, _)| *n).collect::<Vec<_>>()
     );
-    for (name, accepted) in ACCEPTED_BY {
+    for (name, older, typed) in ACCEPTED_BY {
+        let mut accepted = older.to_vec();
+        if typed {
+            accepted.extend(Version::ALL.iter().map(|v| v.as_str()));
+        }
         let original = value(&all[name]);
         let own = original["Version"].as_str().unwrap();
         assert!(accepted.contains(&own), "{name}");
@@ -180,7 +180,7 @@ fn invalid_messages_are_refused_at_the_stated_pointer() {
         check(idmefv2::validate(&value(bytes)).unwrap_err());
         check(idmefv2::validate_slice(bytes, &Limits::default()).unwrap_err());
         check(Message::from_slice(bytes).unwrap_err());
-        check(upgrade::upgrade(&value(bytes)).unwrap_err());
+        check(upgrade::upgrade_latest(&value(bytes)).unwrap_err());
     }
     assert_eq!(listed, all.keys().map(String::as_str).collect::<Vec<_>>());
 }
@@ -248,7 +248,7 @@ fn upgrades_give_the_expected_message_and_exact_report() {
     for (name, bytes) in valid {
         let original = value(&bytes);
         let expected = value(&expected_all[&name]);
-        let upgraded = upgrade::upgrade(&original).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let upgraded = upgrade::upgrade_latest(&original).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             upgraded.from,
             original["Version"].as_str().unwrap(),
@@ -358,7 +358,7 @@ fn each_step_is_covered_by_one_message() {
     ];
     let valid = fixtures("valid");
     for (name, draft, wanted) in steps {
-        let upgraded = upgrade::upgrade(&value(&valid[name])).unwrap();
+        let upgraded = upgrade::upgrade_latest(&value(&valid[name])).unwrap();
         let got: Vec<(&str, NoteKind)> = upgraded
             .report
             .iter()
@@ -379,7 +379,7 @@ fn current_drafts_pass_through_and_never_go_back() {
     let v08 = json!({"Version": "2.D.V08", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
                      "CreateTime": "2025-01-01T00:00:00Z", "Status": ["Open"],
                      "Analyzer": {"Name": "a"}});
-    let same = upgrade::upgrade(&v08).unwrap();
+    let same = upgrade::upgrade_latest(&v08).unwrap();
     assert!(same.report.is_empty());
     assert_eq!(same.from, "2.D.V08");
     assert_eq!(same.message.to_value(), v08);
@@ -391,7 +391,7 @@ fn current_drafts_pass_through_and_never_go_back() {
     want["Version"] = json!("2.D.V09-Dev");
     assert_eq!(dev.message.to_value(), want);
 
-    let error = upgrade::upgrade(&want).unwrap_err();
+    let error = upgrade::upgrade_latest(&want).unwrap_err();
     assert!(
         matches!(error, Error::Upgrade { to: "2.D.V08", .. }),
         "{error:?}"
@@ -414,7 +414,7 @@ fn what_cannot_be_upgraded_is_refused_with_pointers() {
                "CreateTime": "2020-01-01T00:00:00Z", "Analyzer": analyzer})
     };
     // 2.D.V02 accepts any analyzer object; later drafts need a name.
-    let error = upgrade::upgrade(&base(json!({}))).unwrap_err();
+    let error = upgrade::upgrade_latest(&base(json!({}))).unwrap_err();
     let Error::Upgrade {
         from,
         to,
@@ -431,13 +431,13 @@ fn what_cannot_be_upgraded_is_refused_with_pointers() {
         .contains("cannot upgrade from 2.D.V02 to 2.D.V08"));
 
     // A name that is not text is dropped (and reported), then missed.
-    let error = upgrade::upgrade(&base(json!({"Name": 5}))).unwrap_err();
+    let error = upgrade::upgrade_latest(&base(json!({"Name": 5}))).unwrap_err();
     assert!(matches!(error, Error::Upgrade { .. }), "{error:?}");
 
     // Invalid under its own draft: refused before any step.
-    let error = upgrade::upgrade(&json!({"Version": "2.D.V04", "Status": 1})).unwrap_err();
+    let error = upgrade::upgrade_latest(&json!({"Version": "2.D.V04", "Status": 1})).unwrap_err();
     assert!(matches!(error, Error::Invalid(_)), "{error:?}");
-    let error = upgrade::upgrade(&json!({"Version": "2.D.V01"})).unwrap_err();
+    let error = upgrade::upgrade_latest(&json!({"Version": "2.D.V01"})).unwrap_err();
     assert!(
         matches!(error, Error::UnsupportedVersion { .. }),
         "{error:?}"
@@ -459,7 +459,7 @@ fn what_cannot_be_upgraded_is_refused_with_pointers() {
 #[test]
 fn notes_never_print_the_value() {
     let valid = fixtures("valid");
-    let upgraded = upgrade::upgrade(&value(&valid["v05-confidence-out-of-range"])).unwrap();
+    let upgraded = upgrade::upgrade_latest(&value(&valid["v05-confidence-out-of-range"])).unwrap();
     let note = &upgraded.report[0];
     assert_eq!(note.value, Some(json!(7.5)));
     let text = note.to_string();

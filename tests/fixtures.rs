@@ -5,24 +5,8 @@
 use std::{fs, path::Path};
 
 use idmefv2::{Error, Message};
+use idmefv2_tools::fixtures::read as fixtures;
 use serde_json::Value;
-
-fn fixtures(dir: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(dir);
-    let mut out: Vec<(String, Vec<u8>)> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, fs::read(&p).expect("read fixture"))
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 fn pointers(e: &Error) -> Vec<String> {
     e.violations()

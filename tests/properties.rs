@@ -3,13 +3,10 @@
 //! validation panic; and on mutated messages the typed decoder and
 //! `idmefv2::validate` give the same verdict.
 
-#[path = "common/gen.rs"]
-mod gen;
+use std::sync::OnceLock;
 
-use std::{fs, path::Path, sync::OnceLock};
-
-use gen::{Generator, Rng};
 use idmefv2::{Error, Message};
+use idmefv2_tools::gen::{self, Generator, Rng};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -26,18 +23,11 @@ fn generated(seed: u64) -> (gen::Generated, Vec<u8>) {
 fn fixtures() -> &'static [Vec<u8>] {
     static ALL: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     ALL.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let mut all = Vec::new();
-        for dir in ["valid", "invalid"] {
-            let mut paths: Vec<_> = fs::read_dir(root.join(dir))
-                .expect("fixture dir")
-                .map(|e| e.expect("dir entry").path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect();
-            paths.sort();
-            all.extend(paths.iter().map(|p| fs::read(p).expect("fixture")));
-        }
-        all
+        ["valid", "invalid"]
+            .into_iter()
+            .flat_map(idmefv2_tools::fixtures::read)
+            .map(|(_, bytes)| bytes)
+            .collect()
     })
 }
 

@@ -5,42 +5,59 @@ use std::{
     io::{self, Write},
 };
 
-use idmefv2::{Error, Limits};
+use idmefv2::{Error, Limits, Violation, ViolationKind};
 use serde::{Deserialize, Serialize};
 
 use crate::split::{Body, Item};
 
 /// Why a message was refused: its `Version` (when it could be read) and
-/// every failure as (pointer, reason).
+/// every failure, as the library reported it.
 #[derive(Debug)]
 pub struct Failure {
     pub version: Option<String>,
-    pub errors: Vec<(String, String)>,
+    pub violations: Vec<Violation>,
+    /// Words that lead every reason: why a valid message was refused all
+    /// the same (it could not be upgraded).
+    lead: Option<String>,
 }
 
 impl Failure {
     /// The failures of `error`, with the version of the message if known.
     pub fn from_error(error: &Error, version: Option<String>) -> Self {
+        let lead = match error {
+            Error::Upgrade { from, to, .. } => Some(format!("cannot upgrade from {from} to {to}")),
+            _ => None,
+        };
         Failure {
             version,
-            errors: error
-                .violations()
-                .into_iter()
-                .map(|v| (v.pointer().to_string(), v.reason().to_string()))
-                .collect(),
+            violations: error.violations().into_owned(),
+            lead,
+        }
+    }
+
+    /// The reason reported for `v`: led by the rule's name for a rule of
+    /// the specification beyond the schema, and by the failure's lead.
+    pub fn reason(&self, v: &Violation) -> String {
+        let reason = match v.kind() {
+            ViolationKind::Rule(rule) => format!("{rule}: {}", v.reason()),
+            _ => v.reason().to_string(),
+        };
+        match &self.lead {
+            Some(lead) => format!("{lead}: {reason}"),
+            None => reason,
         }
     }
 
     /// One `SOURCE:LINE: POINTER: REASON` line per failure; the whole
     /// message is shown as `(message)`.
     pub fn write_text(&self, out: &mut impl Write, source: &str, line: usize) -> io::Result<()> {
-        for (pointer, reason) in &self.errors {
-            let pointer = if pointer.is_empty() {
+        for v in &self.violations {
+            let pointer = if v.pointer().is_empty() {
                 "(message)"
             } else {
-                pointer
+                v.pointer()
             };
-            writeln!(out, "{source}:{line}: {pointer}: {reason}")?;
+            writeln!(out, "{source}:{line}: {pointer}: {}", self.reason(v))?;
         }
         Ok(())
     }
@@ -65,9 +82,8 @@ pub fn check<T>(
             };
             let mut failure = Failure::from_error(&error, None);
             if unclosed {
-                for (_, reason) in &mut failure.errors {
-                    reason.push_str("; the input ends before this message is closed");
-                }
+                let reason = format!("{error}; the input ends before this message is closed");
+                failure.violations = vec![Violation::new(ViolationKind::Input, reason)];
             }
             return Err(failure);
         }
@@ -126,7 +142,7 @@ pub struct JsonReport<'a> {
 #[derive(Serialize)]
 struct JsonError<'a> {
     path: &'a str,
-    message: &'a str,
+    message: String,
 }
 
 impl<'a> JsonReport<'a> {
@@ -144,9 +160,12 @@ impl<'a> JsonReport<'a> {
                 false,
                 failure.version.as_deref(),
                 failure
-                    .errors
+                    .violations
                     .iter()
-                    .map(|(path, message)| JsonError { path, message })
+                    .map(|v| JsonError {
+                        path: v.pointer(),
+                        message: failure.reason(v),
+                    })
                     .collect(),
             ),
         };

@@ -21,37 +21,68 @@ use idmefv2::{
     codec,
     types::{Category, Priority},
     upgrade::{upgrade_slice, UpgradeNote},
-    Analyzer, Error, Id, Limits, Message, Source, Target, Version, Violation,
+    Analyzer, Draft, Error, Id, Limits, Message, Source, Target, Version, Violation, ViolationKind,
 };
 
 use check::Failure;
 use split::{Framing, Splitter};
 
-const VALIDATE_EXAMPLES: &str = "\
+/// The typed model's drafts, for help texts: `2.D.V08 and 2.D.V09-Dev`.
+fn typed_drafts() -> String {
+    let names: Vec<&str> = Version::ALL.iter().map(|v| v.as_str()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
+
+/// The drafts older than the typed model, for help texts: `2.D.V02 to
+/// 2.D.V07`.
+fn older_drafts() -> String {
+    let older: Vec<&str> = Draft::ALL
+        .iter()
+        .filter(|d| d.version().is_none())
+        .map(|d| d.as_str())
+        .collect();
+    match older.as_slice() {
+        [] => "none".to_string(),
+        [one] => (*one).to_string(),
+        [first, .., last] => format!("{first} to {last}"),
+    }
+}
+
+fn validate_examples() -> String {
+    let first = Draft::ALL[0];
+    let latest = Version::LATEST;
+    let older = older_drafts();
+    format!(
+        "\
 Examples:
   idmefv2 validate fixtures/valid/*.json
   idmefv2 validate --ndjson --format json alerts.ndjson
   idmefv2 validate --strict fixtures/valid/minimal.json
   some-sensor | idmefv2 validate --quiet -
 
-Every draft from 2.D.V02 on is accepted, each checked against its own
+Every draft from {first} on is accepted, each checked against its own
 schema; \"version\" in the JSON output is the message's Version.
 
 Text output is one line per error, SOURCE:LINE: POINTER: REASON, then
 \"N valid, M invalid\". JSON output is one object per message:
-  {\"source\":\"a.json\",\"index\":0,\"line\":1,\"valid\":false,\"version\":\"2.D.V08\",
-   \"errors\":[{\"path\":\"/ID\",\"message\":\"...\"}]}
+  {{\"source\":\"a.json\",\"index\":0,\"line\":1,\"valid\":false,\"version\":\"{latest}\",
+   \"errors\":[{{\"path\":\"/ID\",\"message\":\"...\"}}]}}
 
 --strict also applies the specification's rules that the schema cannot
 express (ports 1-65535, attachment references, calendar dates, ...). Each
 such failure is reported like a schema failure, its reason starting with
 the rule's name: \"port-range: a port is an integer from 1 to 65535\".
 These rules are stated for the current model, so under --strict a message
-of an older draft (2.D.V02 to 2.D.V07) is invalid, with one error at
+of an older draft ({older}) is invalid, with one error at
 /Version (rule older-draft); carry it forward with `idmefv2 upgrade` and
 check the result: idmefv2 upgrade old.json | idmefv2 validate --strict
 
-Exit status: 0 all valid, 1 some invalid, 2 usage or I/O error.";
+Exit status: 0 all valid, 1 some invalid, 2 usage or I/O error."
+    )
+}
 
 const EXAMPLE_EXAMPLES: &str = "\
 Examples:
@@ -63,7 +94,10 @@ Examples:
   idmefv2 schema > idmefv2-2.D.V08.json
   idmefv2 schema --version 2.D.V09-Dev";
 
-const CONVERT_EXAMPLES: &str = "\
+fn convert_examples() -> String {
+    let typed = typed_drafts();
+    format!(
+        "\
 Examples:
   idmefv2 convert alert.json > alert.min.json
   idmefv2 convert --pretty --to text/json alerts.json
@@ -71,19 +105,34 @@ Examples:
 
 Invalid messages are reported on stderr (as `validate` does) and not
 written; the exit status is then 1. Conversion works on the typed model,
-2.D.V08 and 2.D.V09-Dev: a message of an older draft is reported as
-needing an upgrade and not written; `idmefv2 upgrade` carries it forward.";
+{typed}: a message of an older draft is reported as
+needing an upgrade and not written; `idmefv2 upgrade` carries it forward."
+    )
+}
 
-const UPGRADE_EXAMPLES: &str = "\
+fn upgrade_examples() -> String {
+    let latest = Version::LATEST;
+    let newer: Vec<&str> = Version::ALL
+        .iter()
+        .filter(|v| **v > latest)
+        .map(|v| v.as_str())
+        .collect();
+    let past = if newer.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} when the target is\n{latest})", newer.join(", "))
+    };
+    let dev = Version::ALL.last().copied().unwrap_or(latest);
+    format!(
+        "\
 Examples:
   idmefv2 upgrade old-alert.json > alert.json
   idmefv2 upgrade --ndjson legacy.ndjson > current.ndjson 2> upgrade-report.txt
-  idmefv2 upgrade --to 2.D.V09-Dev --pretty fixtures/drafts/valid/v04-minimal.json
+  idmefv2 upgrade --to {dev} --pretty fixtures/drafts/valid/v04-minimal.json
 
-Every message older than the target draft (--to, 2.D.V08 by default) is
+Every message older than the target draft (--to, {latest} by default) is
 checked against its own draft's schema and carried forward; a message
-already at the target, or past it (2.D.V09-Dev when the target is
-2.D.V08), is written with the same content: there is no going back.
+already at the target, or past it{past}, is written with the same content: there is no going back.
 Messages are written on stdout, one compact line each unless --pretty.
 
 Every change the upgrade makes besides Version is reported on stderr, one
@@ -95,7 +144,9 @@ ones that cannot be carried forward, are reported on stderr as `validate`
 does and not written.
 
 Exit status: 0 all written, 1 some invalid or not upgradable, 2 usage or
-I/O error.";
+I/O error."
+    )
+}
 
 /// Validate, upgrade, convert and produce IDMEFv2 messages.
 #[derive(Parser)]
@@ -108,7 +159,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check messages against the IDMEFv2 schema of their Version.
-    #[command(after_help = VALIDATE_EXAMPLES)]
+    #[command(after_help = validate_examples())]
     Validate {
         /// One message per non-empty line (a broken line does not stop the
         /// check of the lines after it).
@@ -129,11 +180,12 @@ enum Command {
         paths: Vec<PathBuf>,
     },
     /// Carry messages of older drafts forward, reporting every change.
-    #[command(after_help = UPGRADE_EXAMPLES)]
+    #[command(after_help = upgrade_examples())]
     Upgrade {
         /// Draft to carry messages to. Without it, messages are carried to
-        /// 2.D.V08 and those already newer pass through unchanged; with it,
-        /// a message newer than V is refused (there is no downgrade).
+        /// the latest stable draft and those already newer pass through
+        /// unchanged; with it, a message newer than V is refused (there is
+        /// no downgrade).
         #[arg(long, value_name = "V", value_parser = parse_version)]
         to: Option<Version>,
         /// Indent the output; otherwise one message per line.
@@ -151,18 +203,18 @@ enum Command {
     #[command(after_help = EXAMPLE_EXAMPLES)]
     Example {
         /// Version of the format to use.
-        #[arg(long, value_name = "V", default_value = "2.D.V08", value_parser = parse_version)]
+        #[arg(long, value_name = "V", default_value_t = Version::LATEST, value_parser = parse_version)]
         version: Version,
     },
     /// Print the JSON schema this tool validates against.
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema {
         /// Version of the format whose schema to print.
-        #[arg(long, value_name = "V", default_value = "2.D.V08", value_parser = parse_schema_version)]
-        version: &'static str,
+        #[arg(long, value_name = "V", default_value_t = Draft::from(Version::LATEST), value_parser = parse_draft)]
+        version: Draft,
     },
     /// Decode, validate and re-encode messages by media type.
-    #[command(after_help = CONVERT_EXAMPLES)]
+    #[command(after_help = convert_examples())]
     Convert {
         /// Media type of the input.
         #[arg(long, value_name = "MEDIA_TYPE", default_value = "application/json")]
@@ -189,21 +241,17 @@ enum Format {
 }
 
 fn parse_version(text: &str) -> Result<Version, String> {
-    Version::ALL
-        .into_iter()
-        .find(|v| v.as_str() == text)
-        .ok_or_else(|| {
-            let all: Vec<&str> = Version::ALL.iter().map(|v| v.as_str()).collect();
-            format!("unknown version; supported: {}", all.join(", "))
-        })
+    text.parse().map_err(|_| {
+        let all: Vec<&str> = Version::ALL.iter().map(|v| v.as_str()).collect();
+        format!("unknown version; supported: {}", all.join(", "))
+    })
 }
 
-fn parse_schema_version(text: &str) -> Result<&'static str, String> {
-    let all = idmefv2::supported_versions();
-    all.iter()
-        .copied()
-        .find(|v| *v == text)
-        .ok_or_else(|| format!("unknown version; supported: {}", all.join(", ")))
+fn parse_draft(text: &str) -> Result<Draft, String> {
+    text.parse().map_err(|_| {
+        let all = idmefv2::supported_versions();
+        format!("unknown version; supported: {}", all.join(", "))
+    })
 }
 
 /// Why the tool stopped or what it ran into, for the exit status.
@@ -360,36 +408,23 @@ fn validate_one(bytes: &[u8], limits: &Limits, strict: bool) -> Result<Cow<'stat
     match Message::from_slice_with(bytes, limits) {
         Ok(message) => {
             if strict {
-                message.validate_strict().map_err(|e| ruled(&e))?;
+                message.validate_strict()?;
             }
             Ok(Cow::Borrowed(message.version.as_str()))
         }
         Err(Error::OlderDraft { version }) if !strict => Ok(Cow::Owned(version)),
         Err(Error::OlderDraft { version }) => {
             let reason = format!(
-                "older-draft: the strict rules are checked on 2.D.V08 and 2.D.V09-Dev \
-                 messages; this valid {version} message needs `idmefv2 upgrade` first"
+                "older-draft: the strict rules are checked on {} messages; this valid \
+                 {version} message needs `idmefv2 upgrade` first",
+                typed_drafts()
             );
             Err(Error::Invalid(
-                vec![Violation::new("older-draft", reason).at("/Version")].into(),
+                vec![Violation::new(ViolationKind::Version, reason).at("/Version")].into(),
             ))
         }
         Err(e) => Err(e),
     }
-}
-
-/// The strict failures of `error` with each reason led by its rule's name,
-/// so that text and JSON reports keep their shape and still name the rule.
-fn ruled(error: &Error) -> Error {
-    let violations: Vec<Violation> = error
-        .violations()
-        .into_iter()
-        .map(|v| {
-            let reason = format!("{}: {}", v.keyword(), v.reason());
-            Violation::new(v.keyword(), reason).at(v.pointer())
-        })
-        .collect();
-    Error::Invalid(violations.into())
 }
 
 fn validate(
@@ -517,26 +552,11 @@ fn upgrade_one(
     let target = target.unwrap_or(Version::LATEST);
     match Message::from_slice_with(bytes, limits) {
         Ok(message) if passes(message.version) => Ok((message, Vec::new())),
-        Ok(_) | Err(Error::OlderDraft { .. }) => match upgrade_slice(bytes, limits, target) {
-            Ok(upgraded) => Ok((upgraded.message, upgraded.report)),
-            // Say that the message itself was valid and the upgrade is
-            // what failed.
-            Err(Error::Upgrade {
-                from,
-                to,
-                violations,
-            }) => {
-                let violations: Vec<Violation> = violations
-                    .into_iter()
-                    .map(|v| {
-                        let reason = format!("cannot upgrade from {from} to {to}: {}", v.reason());
-                        Violation::new(v.keyword(), reason).at(v.pointer())
-                    })
-                    .collect();
-                Err(Error::Invalid(violations.into()))
-            }
-            Err(e) => Err(e),
-        },
+        // An Error::Upgrade says that the message itself was valid and the
+        // upgrade is what failed; the report leads each reason with that.
+        Ok(_) | Err(Error::OlderDraft { .. }) => {
+            upgrade_slice(bytes, limits, target).map(|upgraded| (upgraded.message, upgraded.report))
+        }
         Err(e) => Err(e),
     }
 }
@@ -618,13 +638,9 @@ fn example(version: Version) -> io::Result<ExitCode> {
     }
 }
 
-fn schema(version: &str) -> io::Result<ExitCode> {
-    let Some(text) = idmefv2::schema(version) else {
-        eprintln!("idmefv2: no schema for version {version}");
-        return Ok(ExitCode::from(2));
-    };
+fn schema(draft: Draft) -> io::Result<ExitCode> {
     let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())?;
+    out.write_all(draft.schema().as_bytes())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,12 +4,7 @@
 /// Whether a media type names a JSON encoding (`application/json`,
 /// `text/json`, `application/…+json`).
 pub fn is_json(media_type: &str) -> bool {
-    let essence = media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = idmefv2::codec::essence(media_type);
     essence.ends_with("/json") || essence.ends_with("+json")
 }
 

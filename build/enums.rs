@@ -1,0 +1,89 @@
+//! Value lists: Rust enums whose text is the schema's.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::Fields;
+
+use crate::fixups::{self, Tracker};
+use crate::syntax::serde_rename;
+
+/// A value list as a Rust enum whose text is the schema's, read and written
+/// as JSON strings only (see [`fixups::replace_enum_serde`]). Each Rust name
+/// is checked to be readable.
+pub fn value_list_enum(item: &syn::ItemEnum, t: &mut Tracker) -> TokenStream {
+    let name = &item.ident;
+    let docs = fixups::replace_enum_serde(item, t);
+    let mut variants = Vec::new();
+    let mut texts = Vec::new();
+    let mut variant_docs = Vec::new();
+    for v in &item.variants {
+        assert!(
+            matches!(v.fields, Fields::Unit),
+            "{name}::{} is not a plain value",
+            v.ident
+        );
+        let text = serde_rename(&v.attrs).unwrap_or_else(|| v.ident.to_string());
+        let ident = v.ident.to_string();
+        assert!(
+            !ident.starts_with("Variant") && !ident.starts_with('X'),
+            "{name}: unreadable variant name {ident} for {text:?}"
+        );
+        variant_docs.push(format!("`{text}`"));
+        variants.push(v.ident.clone());
+        texts.push(text);
+    }
+    let expecting = format!("an IDMEFv2 {name} value");
+    let name_str = name.to_string();
+    let count = variants.len();
+    quote! {
+        #(#docs)*
+        #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+        #[non_exhaustive]
+        pub enum #name { #(#[doc = #variant_docs] #variants,)* }
+        impl #name {
+            /// Every value, in schema order.
+            pub const ALL: [Self; #count] = [#(Self::#variants),*];
+            /// The value as written in messages.
+            pub const fn as_str(self) -> &'static str {
+                match self { #(Self::#variants => #texts,)* }
+            }
+        }
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::std::str::FromStr for #name {
+            type Err = support::Violation;
+            fn from_str(s: &str) -> ::std::result::Result<Self, support::Violation> {
+                match s {
+                    #(#texts => Ok(Self::#variants),)*
+                    _ => Err(support::unlisted(#name_str)),
+                }
+            }
+        }
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                struct V;
+                impl ::serde::de::Visitor<'_> for V {
+                    type Value = #name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+                    fn visit_str<E: ::serde::de::Error>(self, v: &str) -> ::std::result::Result<#name, E> {
+                        match v {
+                            #(#texts => Ok(#name::#variants),)*
+                            _ => Err(E::invalid_value(::serde::de::Unexpected::Other("an unlisted value"), &self)),
+                        }
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    }
+}
