@@ -697,13 +697,21 @@ mod cli {
                 progress >= SENT as u64 / 5
             },
         );
+        // Still publishing: the kill lands in the middle of it.
+        assert!(publish.is_running(), "the publish ended before the kill");
         servers.nodes[victim].kill();
         let killed_at = progress;
+        assert!(killed_at < SENT as u64, "all stored before the kill");
         std::thread::sleep(Duration::from_secs(2));
         servers.nodes[victim].start();
         let (code, out, err) = publish.output(Duration::from_secs(90));
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.starts_with(&format!("{SENT} acknowledged")), "{out}");
+        // The kill did hit publishes in flight: they had to be sent again.
+        assert!(
+            err.contains("acknowledged only after being sent again"),
+            "{out}{err}"
+        );
 
         // Read it all back through the node that never went down.
         let received = rt.block_on(async {
@@ -723,9 +731,10 @@ mod cli {
         let repeated = received.len() - unique.len();
         eprintln!(
             "leader {leader} killed at {killed_at} stored: sent {SENT}, consumed {}, lost {lost}, \
-             repeated {repeated}; publish said: {}",
+             repeated {repeated}; publish said: {} {}",
             received.len(),
-            out.trim_end()
+            out.trim_end(),
+            err.trim_end()
         );
         assert_eq!((lost, repeated, received.len()), (0, 0, SENT));
     }

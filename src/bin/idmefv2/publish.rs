@@ -101,6 +101,8 @@ struct Tally {
     duplicates: u64,
     refused: u64,
     unacknowledged: u64,
+    /// Acknowledged only after more than one attempt.
+    retried: u64,
 }
 
 pub fn run(args: Args) -> io::Result<ExitCode> {
@@ -189,6 +191,13 @@ async fn publish(args: Args) -> io::Result<ExitCode> {
     if reader.join().is_err() {
         io_error = true;
     }
+    if tally.retried > 0 {
+        eprintln!(
+            "idmefv2: {} alerts were acknowledged only after being sent again \
+             (stored once each: the stream knows their IDs)",
+            tally.retried
+        );
+    }
     let mut out = io::stdout().lock();
     writeln!(
         out,
@@ -221,6 +230,7 @@ impl Tally {
             Ok(receipt) => {
                 self.acknowledged += 1;
                 self.duplicates += u64::from(receipt.duplicate());
+                self.retried += u64::from(receipt.attempts() > 1);
             }
             Err(e) => {
                 eprintln!("idmefv2: {source}:{line}: {e}");
