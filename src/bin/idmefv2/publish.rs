@@ -67,8 +67,9 @@ pub struct Args {
 }
 
 /// An address whose subject has no wildcards: one can only publish on a
-/// plain subject.
-fn plain_endpoint(text: &str) -> Result<Endpoint, String> {
+/// plain subject (a `value_parser` for `--to`, and for any option naming
+/// where to forward alerts).
+pub fn plain_endpoint(text: &str) -> Result<Endpoint, String> {
     let endpoint: Endpoint = text.parse().map_err(|e: nats::Error| e.to_string())?;
     if endpoint.subject().split('.').any(|t| t == "*" || t == ">") {
         return Err("publishing needs a subject without wildcards".to_string());
@@ -125,23 +126,29 @@ pub fn fail(e: &dyn std::fmt::Display) -> io::Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
-async fn publish(args: Args) -> io::Result<ExitCode> {
-    let client = match nats::connect(args.to.server()).await {
-        Ok(client) => client,
-        Err(e) => return fail(&e),
-    };
-    let mut spec = StreamSpec::new(&args.stream, args.to.subject());
-    if let Some(replicas) = args.replicas {
+/// Connects to the server of `to`, creates `stream` capturing its subject
+/// (or checks the one there, and its `replicas` when given) and gives a
+/// publisher on that subject: how `publish` starts, and how a gateway
+/// forwarding into a stream would.
+pub async fn publisher_for(
+    to: &Endpoint,
+    stream: &str,
+    replicas: Option<u8>,
+) -> Result<Publisher, nats::Error> {
+    let client = nats::connect(to.server()).await?;
+    let mut spec = StreamSpec::new(stream, to.subject());
+    if let Some(replicas) = replicas {
         spec = spec.replicas(replicas.into());
     }
-    if let Err(e) = spec.ensure(&client).await {
-        return fail(&e);
-    }
-    let publisher = match Publisher::builder(client.clone(), args.to.subject()).build() {
+    spec.ensure(&client).await?;
+    Publisher::builder(client, to.subject()).build()
+}
+
+async fn publish(args: Args) -> io::Result<ExitCode> {
+    let publisher = match publisher_for(&args.to, &args.stream, args.replicas).await {
         Ok(publisher) => publisher,
         Err(e) => return fail(&e),
     };
-
     let (tx, mut rx) = mpsc::channel(1024);
     let framing = crate::framing(args.ndjson);
     let paths = args.paths;
