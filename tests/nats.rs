@@ -393,7 +393,7 @@ async fn consumer_info(
 mod cli {
     use std::{
         collections::BTreeSet,
-        io::{BufRead, BufReader, Read, Write},
+        io::{BufRead, BufReader, Write},
         process::{Command, Stdio},
         time::{Duration, Instant},
     };
@@ -595,25 +595,38 @@ mod cli {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut first = support::Guard::spawn(&mut command);
-        let mut reader = BufReader::new(first.child().stdout.take().unwrap());
+        // Lines are read on a thread of their own, so that a consumer that
+        // stalls fails the test (after 30 s) instead of hanging it.
+        let stdout = first.child().stdout.take().unwrap();
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if lines_tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
         let mut written = String::new();
-        let mut lines = 0;
-        while lines < KILL_AFTER {
-            let mut line = String::new();
-            assert!(
-                reader.read_line(&mut line).unwrap() > 0,
-                "consume ended early"
-            );
-            written.push_str(&line);
-            lines += 1;
+        for _ in 0..KILL_AFTER {
+            let line = lines_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("consume stalled or ended early");
+            written.push_str(std::str::from_utf8(&line).unwrap());
         }
         first.kill();
+        reader.join().unwrap();
         // Whatever it wrote before dying counts; a line cut short does not
         // (it was not flushed, so not acknowledged either).
-        let mut rest = String::new();
-        reader.read_to_string(&mut rest).unwrap();
-        let complete = rest.rfind('\n').map_or(0, |i| i + 1);
-        written.push_str(&rest[..complete]);
+        for line in lines_rx.try_iter().filter(|l| l.ends_with(b"\n")) {
+            written.push_str(std::str::from_utf8(&line).unwrap());
+        }
 
         let started = Instant::now();
         let (code, out, err) = consume(&to, "survivor", &["--idle-timeout", "12"]);
