@@ -217,6 +217,24 @@ fn an_alert_no_stream_takes_is_an_error_once_the_retry_window_is_over() {
 }
 
 #[test]
+fn an_alert_over_the_server_size_limit_fails_at_the_first_attempt() {
+    with_server(async |client| {
+        let publisher = stream_of(&client, "BIG", "big", &[]).await;
+        let mut alert = alerts(1).remove(0);
+        alert.note = Some("x".repeat(1_100_000)); // the server takes 1 MiB
+        let started = std::time::Instant::now();
+        let error = publisher.publish(&alert).await.unwrap_err();
+        assert!(
+            matches!(error, Error::Publish { attempts: 1, .. }),
+            "{error}"
+        );
+        // Not retried for the 30 s window: sending it again cannot help.
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(stored(&client, "BIG").await, 0);
+    });
+}
+
+#[test]
 fn an_existing_stream_with_another_configuration_is_named_and_refused() {
     with_server(async |client| {
         let spec = StreamSpec::new("SHAPE", "shape.a");
