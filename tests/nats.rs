@@ -134,6 +134,19 @@ fn published_alerts_come_back_decoded_and_a_republished_one_is_stored_once() {
             .unwrap_err();
         assert!(matches!(bad, Error::Refused(_)), "{bad}");
         assert_eq!(stored(&client, "ROUND").await, 21);
+        // As stored: the ID as message ID, the codec's media type.
+        let js = async_nats::jetstream::new(client.clone());
+        let first = js
+            .get_stream("ROUND")
+            .await
+            .unwrap()
+            .get_raw_message(1)
+            .await
+            .unwrap();
+        let header = |name: &str| first.headers.get(name).map(|v| v.as_str().to_string());
+        assert_eq!(header("Nats-Msg-Id").as_deref(), Some(sent[0].id.as_str()));
+        assert_eq!(header("Content-Type").as_deref(), Some("application/json"));
+        assert_eq!(first.payload.as_ref(), sent[0].to_vec());
 
         let mut consumer =
             idle_consumer(&client, "ROUND", "reader", Duration::from_millis(800)).await;
@@ -157,6 +170,20 @@ fn published_alerts_come_back_decoded_and_a_republished_one_is_stored_once() {
         // Acknowledged means gone: the same durable consumer finds nothing.
         let mut again = idle_consumer(&client, "ROUND", "reader", Duration::from_millis(300)).await;
         assert!(again.next().await.unwrap().is_none());
+
+        // Another codec's media type travels with the alert and picks the
+        // codec on the way out.
+        let text = Publisher::builder(client.clone(), "round.trip")
+            .media_type("text/json; charset=utf-8")
+            .build()
+            .unwrap();
+        let alert = alerts(1).remove(0);
+        text.publish(&alert).await.unwrap();
+        // Each call to next() waits up to the idle timeout again.
+        let delivery = again.next().await.unwrap().expect("the text/json alert");
+        assert_eq!(delivery.content_type(), "text/json; charset=utf-8");
+        assert_eq!(delivery.message(), Some(&alert));
+        delivery.ack().await.unwrap();
     });
 }
 

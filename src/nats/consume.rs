@@ -95,7 +95,9 @@ impl ConsumerBuilder {
         self
     }
 
-    /// End once no message has come for `idle`.
+    /// End once no message has come for `idle`: [`Consumer::next`] gives
+    /// `None` when a call waited that long for nothing (a later call waits
+    /// again).
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = Some(idle);
         self
