@@ -34,10 +34,11 @@ pub fn read(dir: &Path) -> Vec<Draft> {
     for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("schema/ entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let Some(version) = name
-            .strip_prefix("idmefv2-")
-            .and_then(|n| n.strip_suffix(".json"))
-        else {
+        // Other files of schema/ (value-docs.json) are not drafts.
+        let Some(rest) = name.strip_prefix("idmefv2-") else {
+            continue;
+        };
+        let Some(version) = rest.strip_suffix(".json") else {
             panic!("schema/{name}: not named idmefv2-<Version>.json");
         };
         let (number, dev) = match version.strip_suffix("-Dev") {

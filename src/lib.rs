@@ -60,7 +60,13 @@
 //! # Feature flags
 //!
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
-//!   convert, upgrade). Off by default. Turns on `preserve_order`.
+//!   convert, upgrade, publish, consume). Off by default. Turns on
+//!   `preserve_order` and `nats`.
+//! - `nats`: [`nats`], alerts on NATS JetStream: a publisher that waits
+//!   for the stream's acknowledgement, a durable consumer that
+//!   acknowledges after the caller's handler, dead letters for invalid
+//!   payloads, stream set-up. Brings in async-nats and tokio. Off by
+//!   default.
 //! - `preserve_order`: keeps the member order of free JSON inside
 //!   attachment `Content` as well, by switching `serde_json` maps to
 //!   insertion order for the whole program. Off by default.
@@ -85,6 +91,10 @@ pub mod codec;
 mod path;
 pub mod strict;
 pub mod upgrade;
+// 7. Transports, each behind its feature.
+#[cfg(feature = "nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub mod nats;
 
 pub use codec::SerializedMessage;
 pub use draft::{Draft, Version};

@@ -5,7 +5,9 @@
 //! a usage or I/O error.
 
 mod check;
+mod consume;
 mod pretty;
+mod publish;
 mod split;
 
 use std::{
@@ -230,6 +232,12 @@ enum Command {
         /// input.
         paths: Vec<PathBuf>,
     },
+    /// Validate messages and publish them into a NATS JetStream stream.
+    #[command(after_help = publish::EXAMPLES)]
+    Publish(publish::Args),
+    /// Write the alerts of a NATS JetStream stream as NDJSON.
+    #[command(after_help = consume::EXAMPLES)]
+    Consume(consume::Args),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -314,6 +322,8 @@ fn main() -> ExitCode {
             pretty,
             paths,
         } => convert(&paths, &from, &to, pretty),
+        Command::Publish(args) => publish::run(args),
+        Command::Consume(args) => consume::run(args),
     };
     match result {
         Ok(code) => code,
