@@ -68,6 +68,9 @@
 mod builder;
 pub mod codec;
 mod error;
+#[cfg(any(feature = "client", feature = "server"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "client", feature = "server"))))]
+pub mod http;
 mod json;
 mod message;
 mod order;

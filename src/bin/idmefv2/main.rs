@@ -6,6 +6,8 @@
 
 mod check;
 mod pretty;
+mod send;
+mod serve;
 mod split;
 
 use std::{
@@ -178,6 +180,12 @@ enum Command {
         /// input.
         paths: Vec<PathBuf>,
     },
+    /// Receive messages over HTTPS (mutual TLS) into an NDJSON file.
+    #[command(after_help = serve::EXAMPLES)]
+    Serve(serve::ServeArgs),
+    /// Send messages to an IDMEFv2 receiver over HTTPS (mutual TLS).
+    #[command(after_help = send::EXAMPLES)]
+    Send(send::SendArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -266,6 +274,8 @@ fn main() -> ExitCode {
             pretty,
             paths,
         } => convert(&paths, &from, &to, pretty),
+        Command::Serve(args) => Ok(serve::serve(args)),
+        Command::Send(args) => Ok(send::send(args)),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,341 @@
+//! What the HTTPS tests share: certificates made on the spot, child
+//! processes that die with the test, free loopback ports, curl.
+#![allow(dead_code)]
+
+use std::{
+    fs,
+    io::Write,
+    net::{SocketAddr, TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+
+/// Every certificate the tests need, as PEM files in a temporary folder:
+///
+/// | name | issuer | names |
+/// |---|---|---|
+/// | `ca` | itself | CA |
+/// | `server` | `ca` | DNS `localhost`, IP `127.0.0.1` |
+/// | `client` | `ca` | DNS `sensor.test` |
+/// | `client2` | `ca` | DNS `other.test` |
+/// | `other-ca` | itself | CA nobody trusts |
+/// | `other-client` | `other-ca` | DNS `sensor.test` |
+/// | `other-server` | `other-ca` | DNS `localhost` |
+/// | `wildcard-server` | `ca` | DNS `localhost`, `*.localhost` |
+/// | `wildcard-client` | `ca` | DNS `sensor.test`, `*.sensor.test` |
+/// | `cn-server` | `ca` | CN `localhost` only |
+/// | `cn-client` | `ca` | CN `sensor.test` only |
+///
+/// Each `NAME` has `NAME.pem` (certificate) and `NAME.key` (private key).
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+}
+
+struct Issuer {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let pki = Pki { dir };
+        let ca = pki.ca("ca", "IDMEFv2 test CA");
+        let other = pki.ca("other-ca", "Untrusted test CA");
+        let server = ExtendedKeyUsagePurpose::ServerAuth;
+        let client = ExtendedKeyUsagePurpose::ClientAuth;
+        pki.leaf(
+            "server",
+            &ca,
+            &["localhost", "127.0.0.1"],
+            None,
+            server.clone(),
+        );
+        pki.leaf("client", &ca, &["sensor.test"], None, client.clone());
+        pki.leaf("client2", &ca, &["other.test"], None, client.clone());
+        pki.leaf(
+            "other-client",
+            &other,
+            &["sensor.test"],
+            None,
+            client.clone(),
+        );
+        pki.leaf("other-server", &other, &["localhost"], None, server.clone());
+        pki.leaf(
+            "wildcard-server",
+            &ca,
+            &["localhost", "*.localhost"],
+            None,
+            server.clone(),
+        );
+        pki.leaf(
+            "wildcard-client",
+            &ca,
+            &["sensor.test", "*.sensor.test"],
+            None,
+            client.clone(),
+        );
+        pki.leaf("cn-server", &ca, &[], Some("localhost"), server);
+        pki.leaf("cn-client", &ca, &[], Some("sensor.test"), client);
+        pki
+    }
+
+    fn write(&self, name: &str, cert: &rcgen::Certificate, key: &KeyPair) {
+        fs::write(self.path(&format!("{name}.pem")), cert.pem()).expect("write certificate");
+        fs::write(self.path(&format!("{name}.key")), key.serialize_pem()).expect("write key");
+    }
+
+    fn ca(&self, name: &str, common_name: &str) -> Issuer {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, common_name);
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = params.self_signed(&key).expect("CA certificate");
+        self.write(name, &cert, &key);
+        Issuer { cert, key }
+    }
+
+    fn leaf(
+        &self,
+        name: &str,
+        issuer: &Issuer,
+        names: &[&str],
+        common_name: Option<&str>,
+        usage: ExtendedKeyUsagePurpose,
+    ) {
+        let key = KeyPair::generate().expect("key");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("params");
+        let mut dn = DistinguishedName::new();
+        if let Some(cn) = common_name {
+            dn.push(DnType::CommonName, cn);
+        }
+        params.distinguished_name = dn;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![usage];
+        let cert = params
+            .signed_by(&key, &issuer.cert, &issuer.key)
+            .expect("leaf certificate");
+        self.write(name, &cert, &key);
+    }
+
+    /// A file of the folder.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+
+    /// A file's path as text, for command lines.
+    pub fn arg(&self, file: &str) -> String {
+        self.path(file).to_string_lossy().into_owned()
+    }
+
+    pub fn read(&self, file: &str) -> Vec<u8> {
+        fs::read(self.path(file)).expect("read PEM")
+    }
+
+    /// The SHA-256 fingerprint of `NAME.pem`, as `openssl x509
+    /// -fingerprint -sha256` prints it (uppercase, colons).
+    pub fn fingerprint(&self, name: &str) -> String {
+        let pins = idmefv2::http::tls::Pin::of_pem(&self.read(&format!("{name}.pem")))
+            .expect("certificate");
+        pins[0]
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+}
+
+/// A child process killed (and reaped) when dropped, even when the test
+/// panics.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a loopback port")
+        .port()
+}
+
+/// Waits until something accepts connections on `port` (10 s at most).
+pub fn wait_for_port(port: u16) {
+    let address: SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listens on port {port} after 10 s");
+}
+
+/// Whether a program is on the PATH (or at an absolute path).
+pub fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs `command` with a deadline, killing it when it is exceeded.
+pub fn run_bounded(command: &mut Command, input: Option<&[u8]>, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
+    let pid = child.id();
+    let (done, waiting) = std::sync::mpsc::channel();
+    let watchdog = std::thread::spawn(move || {
+        if waiting.recv_timeout(limit).is_err() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    });
+    let output = child.wait_with_output().expect("wait for the command");
+    let _ = done.send(());
+    let _ = watchdog.join();
+    output
+}
+
+/// What curl saw of one exchange.
+#[derive(Debug)]
+pub struct Exchange {
+    /// curl's exit code (0: an HTTP answer came).
+    pub exit: i32,
+    /// The status code (0 when there was none).
+    pub status: u16,
+    /// `1.1` or `2`.
+    pub version: String,
+    /// Response headers, lowercased names, as one text.
+    pub headers: String,
+    pub body: String,
+    pub stderr: String,
+}
+
+/// A curl command line against a server, with the test certificates.
+pub struct Curl<'a> {
+    pki: &'a Pki,
+    args: Vec<String>,
+    input: Option<Vec<u8>>,
+}
+
+impl<'a> Curl<'a> {
+    /// `curl` for `url` presenting `client` (a name in [`Pki`], or `None`
+    /// for no certificate) and trusting the test CA.
+    pub fn new(pki: &'a Pki, url: &str, client: Option<&str>) -> Curl<'a> {
+        let mut args: Vec<String> = ["-sS", "--max-time", "20", "--cacert"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.push(pki.arg("ca.pem"));
+        if let Some(client) = client {
+            args.extend([
+                "--cert".into(),
+                pki.arg(&format!("{client}.pem")),
+                "--key".into(),
+                pki.arg(&format!("{client}.key")),
+            ]);
+        }
+        args.push(url.to_string());
+        Curl {
+            pki,
+            args,
+            input: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_string());
+        self
+    }
+
+    pub fn header(self, header: &str) -> Self {
+        self.arg("-H").arg(header)
+    }
+
+    /// POSTs `body` (read by curl from its standard input).
+    pub fn post(mut self, body: &[u8]) -> Self {
+        self.input = Some(body.to_vec());
+        self.arg("--data-binary").arg("@-")
+    }
+
+    pub fn run(self) -> Exchange {
+        let out = tempfile::tempdir().expect("temporary folder");
+        let headers = out.path().join("headers");
+        let body = out.path().join("body");
+        let mut command = Command::new("curl");
+        command
+            .args(&self.args)
+            .arg("-D")
+            .arg(&headers)
+            .arg("-o")
+            .arg(&body)
+            .args(["-w", "%{http_code} %{http_version}"]);
+        let output = run_bounded(&mut command, self.input.as_deref(), Duration::from_secs(30));
+        let written = String::from_utf8_lossy(&output.stdout).into_owned();
+        let mut parts = written.split_whitespace();
+        let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let version = parts.next().unwrap_or_default().to_string();
+        let _ = self.pki;
+        Exchange {
+            exit: output.status.code().unwrap_or(-1),
+            status,
+            version,
+            headers: fs::read_to_string(&headers)
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            body: fs::read_to_string(&body).unwrap_or_default(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// A fixture message of the repository.
+pub fn fixture(path: &str) -> Vec<u8> {
+    fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).expect("fixture")
+}
+
+/// A fresh valid 2.D.V08 message with its ID.
+pub fn message() -> (String, Vec<u8>) {
+    let message = idmefv2::Message::builder(idmefv2::Analyzer::builder("test-ids").ip("192.0.2.1"))
+        .description("test alert")
+        .build()
+        .expect("valid message");
+    (message.id.to_string(), message.to_vec())
+}
