@@ -677,23 +677,21 @@ mod cli {
     #[test]
     fn idmefv2_serve_logs_each_request_and_stops_cleanly_on_sigterm() {
         let pki = Pki::new();
-        let port = support::free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--cert",
-                &pki.arg("server.pem"),
-                "--key",
-                &pki.arg("server.key"),
-            ])
-            .args(["--client-ca", &pki.arg("ca.pem")])
-            .args(["--allow-peer", "sensor.test", "--max-bytes", "4096"])
-            .args(["--path", "/alerts", "--out", &pki.arg("out.ndjson")])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start idmefv2 serve");
-        let mut child = Guard(child);
-        support::wait_for_port(port);
+        let out_file = pki.arg("out.ndjson");
+        let (mut child, port) = support::serve_cli(
+            &pki,
+            &[
+                "--allow-peer",
+                "sensor.test",
+                "--max-bytes",
+                "4096",
+                "--path",
+                "/alerts",
+                "--out",
+                &out_file,
+            ],
+            true,
+        );
         let url = format!("https://localhost:{port}/alerts");
         let (id, body) = message();
         let ask = |body: &[u8], client: &str| post(&pki, &url, client, "--http1.1", body).status;

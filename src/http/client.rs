@@ -328,16 +328,10 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 /// Sorts a failed exchange into TLS and connection failures.
 fn from_hyper(error: hyper_util::client::legacy::Error) -> SendError {
     let mut reasons: Vec<String> = Vec::new();
-    let mut is_tls = false;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(e) = source {
-        let tls_error = e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if tls_error.is_some() {
-            is_tls = true;
+        if let Some(reason) = tls::explain(e) {
+            return SendError::Tls { reason };
         }
         let text = e.to_string();
         if !reasons.iter().any(|r| r.contains(&text)) {
@@ -345,11 +339,8 @@ fn from_hyper(error: hyper_util::client::legacy::Error) -> SendError {
         }
         source = e.source();
     }
-    let reason = reasons.join(": ");
-    if is_tls {
-        SendError::Tls { reason }
-    } else {
-        SendError::Connection { reason }
+    SendError::Connection {
+        reason: reasons.join(": "),
     }
 }
 

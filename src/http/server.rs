@@ -1022,7 +1022,11 @@ impl Server {
                             tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
                         let stream = match handshake {
                             Ok(Ok(stream)) => stream,
-                            Ok(Err(e)) => return refused(format!("TLS handshake failed: {e}")),
+                            Ok(Err(e)) => {
+                                let reason =
+                                    super::tls::explain(&e).unwrap_or_else(|| e.to_string());
+                                return refused(format!("TLS handshake failed: {reason}"));
+                            }
                             Err(_) => return refused("TLS handshake timed out".into()),
                         };
                         let (_, session) = stream.get_ref();

@@ -291,6 +291,30 @@ mod der {
     }
 }
 
+/// The rustls error in `error` (itself, or inside I/O errors, whose
+/// `source` skips what they wrap), told in words.
+pub(crate) fn explain(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(match tls {
+            rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(reason))) => {
+                format!("the peer's certificate is refused: {reason}")
+            }
+            rustls::Error::InvalidCertificate(problem) => {
+                format!("the peer's certificate is refused: {problem:?}")
+            }
+            rustls::Error::NoCertificatesPresented => {
+                "the peer presented no certificate".to_string()
+            }
+            rustls::Error::AlertReceived(alert) => {
+                format!("the peer ended the handshake with the alert {alert:?}")
+            }
+            other => other.to_string(),
+        });
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    explain(inner)
+}
+
 /// A certificate refusal carrying our own reason.
 fn refused(reason: &str) -> rustls::Error {
     #[derive(Debug)]

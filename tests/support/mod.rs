@@ -160,12 +160,26 @@ impl Pki {
     }
 }
 
-/// A child process killed (and reaped) when dropped, even when the test
-/// panics.
+/// A child process stopped (and reaped) when dropped, even when the test
+/// panics: SIGTERM first, so that nginx takes its workers along, then
+/// SIGKILL after two seconds.
 pub struct Guard(pub Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.0.try_wait() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -338,4 +352,79 @@ pub fn message() -> (String, Vec<u8>) {
         .build()
         .expect("valid message");
     (message.id.to_string(), message.to_vec())
+}
+
+/// The nginx binary: on the PATH, or where Debian puts it.
+pub fn nginx_binary() -> String {
+    if have("nginx") {
+        "nginx".into()
+    } else {
+        "/usr/sbin/nginx".into()
+    }
+}
+
+/// Starts Debian's nginx in the foreground with `http` holding the given
+/// configuration (server blocks and all), its files in a folder of its
+/// own, `workers` worker processes; waits for each of `ports`.
+pub fn nginx(http: &str, workers: usize, ports: &[u16]) -> (Guard, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let d = dir.path().display();
+    let config = format!(
+        "daemon off;\nuser root;\nworker_processes {workers};\npid {d}/nginx.pid;\n\
+         error_log {d}/error.log;\nevents {{ worker_connections 4096; }}\n\
+         http {{\n access_log off;\n{http}\n}}\n"
+    );
+    fs::write(dir.path().join("nginx.conf"), config).expect("write nginx.conf");
+    let child = Command::new(nginx_binary())
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.path().join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let guard = Guard(child);
+    for port in ports {
+        wait_for_port(*port);
+    }
+    (guard, dir)
+}
+
+/// nginx's TLS set-up as our server's: TLS 1.3 only, `server` as its
+/// certificate, client certificates from the test CA required.
+pub fn nginx_tls(pki: &Pki, server: &str) -> String {
+    format!(
+        "ssl_protocols TLSv1.3;\nssl_certificate {};\nssl_certificate_key {};\n\
+         ssl_client_certificate {};\nssl_verify_client on;\n",
+        pki.arg(&format!("{server}.pem")),
+        pki.arg(&format!("{server}.key")),
+        pki.arg("ca.pem"),
+    )
+}
+
+/// `idmefv2 serve` on a free loopback port with the test server
+/// certificate and CA, plus `extra` options; its stderr is piped when
+/// `log` is set. Returns once it accepts connections.
+#[cfg(feature = "cli")]
+pub fn serve_cli(pki: &Pki, extra: &[&str], log: bool) -> (Guard, u16) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--cert",
+            &pki.arg("server.pem"),
+            "--key",
+            &pki.arg("server.key"),
+        ])
+        .args(["--client-ca", &pki.arg("ca.pem")])
+        .args(extra)
+        .stderr(if log { Stdio::piped() } else { Stdio::null() })
+        .spawn()
+        .expect("start idmefv2 serve");
+    let guard = Guard(child);
+    wait_for_port(port);
+    (guard, port)
 }
