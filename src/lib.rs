@@ -42,6 +42,9 @@
 //! - Older drafts: [`upgrade`] carries a `2.D.V02`…`2.D.V07` message
 //!   forward to a typed `2.D.V08` [`Message`], with a report of every
 //!   change it made.
+//! - Transport (features `client` and `server`): [`http`] sends and
+//!   receives messages over HTTPS with mutual TLS 1.3, as the IDMEFv2
+//!   transport draft lays it out.
 //! - Errors: one [`Error`] type; schema failures are [`Violation`]s, each
 //!   with the JSON pointer of the offending value. Their `Display` never
 //!   repeats the value.
@@ -58,7 +61,16 @@
 //! # Feature flags
 //!
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
-//!   convert, upgrade). Off by default. Turns on `preserve_order`.
+//!   convert, upgrade, serve, send). Off by default. Turns on
+//!   `preserve_order`, `client` and `server`.
+//! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
+//!   with the ring provider). Off by default.
+//! - `server`: [`http::server`], the HTTPS receiver: axum extractor, sinks,
+//!   a ready server (tokio, hyper, axum, rustls with the ring provider).
+//!   Off by default.
+//!
+//! With no feature enabled, none of tokio, hyper, axum or rustls is
+//! compiled.
 //! - `preserve_order`: keeps the member order of free JSON inside
 //!   attachment `Content` as well, by switching `serde_json` maps to
 //!   insertion order for the whole program. Off by default.
@@ -104,6 +116,7 @@ pub use types::{Analyzer, Attachment, Message, Sensor, Source, Target};
 pub use validate::{schema, supported_versions, validate};
 pub use version::Version;
 
+// The README's transport example needs the `client` feature.
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "client"))]
 pub struct ReadmeDoctests;
