@@ -39,6 +39,8 @@ struct Cell {
     p99: Duration,
     errors: usize,
     acknowledged: usize,
+    /// The first error seen, if any.
+    first_error: Option<String>,
 }
 
 /// Runs `in_flight` send loops against `url` for `seconds` after a warm-up
@@ -61,31 +63,37 @@ fn load(
                 tasks.push(tokio::spawn(async move {
                     let mut latencies = Vec::new();
                     let mut errors = 0;
+                    let mut first = None;
                     while !stop.load(Ordering::Relaxed) {
                         let sent = Instant::now();
                         match client.send_bytes(body.clone(), "application/json").await {
                             Ok(()) => latencies.push(sent.elapsed()),
-                            Err(_) => errors += 1,
+                            Err(e) => {
+                                errors += 1;
+                                first.get_or_insert(e.to_string());
+                            }
                         }
                     }
-                    (latencies, errors)
+                    (latencies, errors, first)
                 }));
             }
             tokio::time::sleep(Duration::from_secs_f64(length)).await;
             stop.store(true, Ordering::Relaxed);
             let mut latencies = Vec::new();
             let mut errors = 0;
+            let mut first_error = None;
             for task in tasks {
-                let (l, e) = task.await.expect("load task");
+                let (l, e, first) = task.await.expect("load task");
                 latencies.extend(l);
                 errors += e;
+                first_error = first_error.or(first);
             }
             let elapsed = started.elapsed();
             if phase == 1 {
-                outcomes.push((latencies, errors, elapsed));
+                outcomes.push((latencies, errors, elapsed, first_error));
             }
         }
-        let (mut latencies, errors, elapsed) = outcomes.pop().expect("measured");
+        let (mut latencies, errors, elapsed, first_error) = outcomes.pop().expect("measured");
         latencies.sort();
         let at = |q: f64| {
             latencies
@@ -99,6 +107,7 @@ fn load(
             p99: at(0.99),
             errors,
             acknowledged: latencies.len(),
+            first_error,
         }
     })
 }
@@ -221,6 +230,7 @@ fn main() {
     println!("| receiver | HTTP | in flight | messages/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     let mut ours_acknowledged = 0;
+    let mut error_notes = Vec::new();
     let mut ratios = Vec::new();
     for (protocol, http1) in [("2", false), ("1.1", true)] {
         for in_flight in IN_FLIGHT {
@@ -248,9 +258,17 @@ fn main() {
                     cell.errors
                 );
                 rates.push(cell.rate);
+                if let Some(e) = cell.first_error {
+                    error_notes.push(format!(
+                        "{name}, HTTP/{protocol}, {in_flight} in flight: {e}"
+                    ));
+                }
             }
             ratios.push((protocol, in_flight, rates[0] / rates[1]));
         }
+    }
+    for note in &error_notes {
+        println!("\nfirst error: {note}");
     }
     println!("\n| HTTP | in flight | idmefv2 serve / nginx |");
     println!("|---|---:|---:|");

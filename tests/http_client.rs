@@ -59,6 +59,9 @@ fn recorded(pki: &Pki) -> Vec<serde_json::Value> {
 
 #[test]
 fn each_message_is_one_post_with_its_content_type_and_body() {
+    if !support::require(&["python3"]) {
+        return;
+    }
     let pki = Pki::new();
     let (_python, port) = recorder(&pki);
     let url = format!("https://localhost:{port}/ingest");
@@ -131,6 +134,9 @@ fn answering_nginx(pki: &Pki) -> (Guard, tempfile::TempDir, u16) {
 
 #[test]
 fn a_foreign_servers_answers_sort_into_accepted_refused_and_transient() {
+    if !support::require(&["nginx"]) {
+        return;
+    }
     let pki = Pki::new();
     let (_nginx, _dir, port) = answering_nginx(&pki);
     let (_, body) = message();
@@ -166,6 +172,9 @@ fn a_foreign_servers_answers_sort_into_accepted_refused_and_transient() {
 
 #[test]
 fn server_certificates_without_a_proper_identity_are_refused() {
+    if !support::require(&["nginx"]) {
+        return;
+    }
     let pki = Pki::new();
     let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
     let block = |port: u16, cert: &str, protocols: &str| {
@@ -264,6 +273,9 @@ mod cli {
 
     #[test]
     fn idmefv2_send_exit_codes_reasons_and_summary_against_nginx() {
+        if !support::require(&["nginx"]) {
+            return;
+        }
         let pki = Pki::new();
         let (_nginx, _dir, port) = answering_nginx(&pki);
         let url = |path: &str| format!("https://localhost:{port}{path}");
@@ -306,6 +318,9 @@ mod cli {
 
     #[test]
     fn idmefv2_send_stops_at_a_tls_failure_and_refuses_bad_usage() {
+        if !support::require(&["nginx"]) {
+            return;
+        }
         let pki = Pki::new();
         let port = free_port();
         let http = format!(

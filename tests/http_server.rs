@@ -144,6 +144,9 @@ fn lines(pki: &Pki) -> Vec<String> {
 
 #[test]
 fn a_valid_message_is_acknowledged_with_204_over_http2_and_http11_and_stored() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (server, sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (id2, body2) = message();
@@ -177,6 +180,9 @@ fn a_valid_message_is_acknowledged_with_204_over_http2_and_http11_and_stored() {
 
 #[test]
 fn http11_keeps_the_connection_and_http2_multiplexes_one() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (_, body) = message();
@@ -216,6 +222,9 @@ fn http11_keeps_the_connection_and_http2_multiplexes_one() {
 
 #[test]
 fn chunked_bodies_are_read_over_http11() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (id, body) = message();
@@ -231,6 +240,9 @@ fn chunked_bodies_are_read_over_http11() {
 
 #[test]
 fn other_methods_get_405_with_allow_post_and_other_paths_404() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     for method in ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"] {
@@ -255,6 +267,9 @@ fn other_methods_get_405_with_allow_post_and_other_paths_404() {
 
 #[test]
 fn the_path_is_configurable() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let sink = Arc::new(FileSink::open(pki.path("out.ndjson")).unwrap());
     let server = Server::new(tls(&pki)).unwrap().path("/idmef/v2").unwrap();
@@ -269,6 +284,9 @@ fn the_path_is_configurable() {
 
 #[test]
 fn content_type_picks_the_codec_and_unknown_types_get_415() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (_, body) = message();
@@ -297,6 +315,9 @@ fn content_type_picks_the_codec_and_unknown_types_get_415() {
 
 #[test]
 fn accept_is_negotiated_and_406_when_nothing_fits() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (_, body) = message();
@@ -334,6 +355,9 @@ fn accept_is_negotiated_and_406_when_nothing_fits() {
 
 #[test]
 fn bodies_over_the_limit_get_413_by_length_or_while_streaming() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let options = ReceiveOptions::default().max_bytes(1024);
     let (server, _sink) = file_server(&pki, tls(&pki), options);
@@ -362,6 +386,9 @@ fn bodies_over_the_limit_get_413_by_length_or_while_streaming() {
 
 #[test]
 fn invalid_messages_get_400_listing_every_violation_without_values() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let bad =
@@ -396,6 +423,9 @@ fn invalid_messages_get_400_listing_every_violation_without_values() {
 
 #[test]
 fn every_draft_is_accepted_as_sent_or_upgraded_on_request() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let v04 = fixture("fixtures/drafts/valid/v04-minimal.json");
     let v07 = fixture("fixtures/drafts/valid/v07-minimal.json");
@@ -441,6 +471,9 @@ impl Sink for Failing {
 
 #[test]
 fn a_sink_failure_is_503_with_retry_after_or_500() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (_, body) = message();
     for (sink, status, retry) in [
@@ -464,6 +497,9 @@ fn a_sink_failure_is_503_with_retry_after_or_500() {
 
 #[test]
 fn clients_without_a_trusted_identity_are_refused_during_the_handshake() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (_, body) = message();
@@ -504,6 +540,9 @@ fn clients_without_a_trusted_identity_are_refused_during_the_handshake() {
 
 #[test]
 fn allowed_peers_and_pins_narrow_who_gets_in() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (_, body) = message();
     let ask = |server: &Running, client: &str| {
@@ -526,6 +565,9 @@ fn allowed_peers_and_pins_narrow_who_gets_in() {
 
 #[test]
 fn every_acknowledged_message_is_in_the_file_and_concurrent_ones_share_syncs() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let (server, sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let client = Client::builder(server.url("/"))
@@ -586,13 +628,10 @@ fn the_file_sink_shares_one_sync_among_queued_messages() {
         .unwrap();
     // Build the requests a server would hand over at once: the sink queues
     // each when `keep` is called, before anything is awaited.
-    let pending: Vec<_> = (0..100)
-        .map(|_| {
-            let (_, body) = message();
-            let received = received_for(&runtime, body);
-            sink.keep(received)
-        })
+    let received: Vec<Received> = (0..100)
+        .map(|_| received_for(&runtime, message().1))
         .collect();
+    let pending: Vec<_> = received.into_iter().map(|r| sink.keep(r)).collect();
     runtime.block_on(async {
         for p in pending {
             p.await.expect("kept");
@@ -617,12 +656,14 @@ fn received_for(runtime: &tokio::runtime::Runtime, body: Vec<u8>) -> Received {
     received
 }
 
-/// A sink that takes its time, to catch a request in flight.
-struct Slow(Arc<FileSink>);
+/// A sink that takes its time, to catch a request in flight; it raises
+/// its flag when a message arrives.
+struct Slow(Arc<FileSink>, Arc<std::sync::atomic::AtomicBool>);
 
 impl Sink for Slow {
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
         let inner = self.0.clone();
+        self.1.store(true, std::sync::atomic::Ordering::SeqCst);
         async move {
             tokio::time::sleep(Duration::from_millis(700)).await;
             inner.keep(message).await
@@ -632,9 +673,16 @@ impl Sink for Slow {
 
 #[test]
 fn shutdown_lets_requests_in_flight_finish() {
+    if !support::require(&["curl"]) {
+        return;
+    }
     let pki = Pki::new();
     let file = Arc::new(FileSink::open(pki.path("out.ndjson")).unwrap());
-    let mut server = start(Server::new(tls(&pki)).unwrap(), Slow(file.clone()));
+    let arrived = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut server = start(
+        Server::new(tls(&pki)).unwrap(),
+        Slow(file.clone(), arrived.clone()),
+    );
     let (id, body) = message();
     let url = server.url("/");
     let curl = std::thread::spawn({
@@ -660,7 +708,14 @@ fn shutdown_lets_requests_in_flight_finish() {
         }
     });
     // Wait until the request is in the sink, then stop.
-    std::thread::sleep(Duration::from_millis(300));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !arrived.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never came"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     server.stop().expect("clean stop");
     let out = curl.join().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "204");
@@ -676,6 +731,9 @@ mod cli {
 
     #[test]
     fn idmefv2_serve_logs_each_request_and_stops_cleanly_on_sigterm() {
+        if !support::require(&["curl"]) {
+            return;
+        }
         let pki = Pki::new();
         let out_file = pki.arg("out.ndjson");
         let (mut child, port) = support::serve_cli(
@@ -766,6 +824,9 @@ mod cli {
 
     #[test]
     fn insecure_plaintext_serves_http11_without_tls_and_says_so() {
+        if !support::require(&["curl"]) {
+            return;
+        }
         let pki = Pki::new();
         let port = support::free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_idmefv2"))

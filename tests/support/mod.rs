@@ -43,8 +43,10 @@ struct Issuer {
 }
 
 impl Pki {
+    /// The folder is under Cargo's `target/tmp`, on the build's disk (not
+    /// a tmpfs `/tmp`), so that the file sink's syncs are real.
     pub fn new() -> Pki {
-        let dir = tempfile::tempdir().expect("temporary folder");
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temporary folder");
         let pki = Pki { dir };
         let ca = pki.ca("ca", "IDMEFv2 test CA");
         let other = pki.ca("other-ca", "Untrusted test CA");
@@ -213,6 +215,26 @@ pub fn have(program: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// Whether the programs a test drives are installed. In CI (`CI=true`)
+/// a missing one fails the test, since `.ci/run` installs them; on a
+/// developer's machine the test says what is missing and passes over.
+pub fn require(programs: &[&str]) -> bool {
+    let missing: Vec<&str> = programs
+        .iter()
+        .copied()
+        .filter(|p| !(have(p) || (*p == "nginx" && Path::new("/usr/sbin/nginx").exists())))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI must have {missing:?} (see .ci/run)"
+    );
+    eprintln!("skipped: {missing:?} not installed (.ci/run installs them)");
+    false
 }
 
 /// Runs `command` with a deadline, killing it when it is exceeded.
