@@ -8,6 +8,9 @@
 //! cargo bench --features cli --bench http [-- SECONDS]
 //! ```
 //!
+//! `IDMEFV2_BENCH_ONLY=idmefv2` (or `nginx`, `Python`) measures that
+//! receiver alone, for profiling.
+//!
 //! Needs nginx (Debian's nginx-light) and python3 with venv; the Python
 //! receiver's virtualenv is made in $IDMEFV2_BENCH_VENV (default
 //! /tmp/idmefv2-bench-venv) with `pip install idmefv2` when missing.
@@ -231,6 +234,9 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|");
     let mut ours_acknowledged = 0;
     let mut error_notes = Vec::new();
+    // IDMEFV2_BENCH_ONLY=idmefv2 (or nginx, Python) measures one receiver
+    // alone, for profiling it.
+    let only = std::env::var("IDMEFV2_BENCH_ONLY").ok();
     let mut ratios = Vec::new();
     for (protocol, http1) in [("2", false), ("1.1", true)] {
         for in_flight in IN_FLIGHT {
@@ -240,6 +246,10 @@ fn main() {
                 ("nginx return 204", nginx_port),
                 ("Python idmefv2", python_port),
             ] {
+                if only.as_deref().is_some_and(|o| !name.contains(o)) {
+                    rates.push(f64::NAN);
+                    continue;
+                }
                 if name == "Python idmefv2" && !http1 {
                     println!("| {name} | {protocol} | {in_flight} | no HTTP/2 | | | |");
                     continue;
