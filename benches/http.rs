@@ -148,6 +148,18 @@ fn python_venv() -> String {
     python
 }
 
+/// CPU time (user + system) a process has used, from /proc (clock ticks
+/// as `getconf CLK_TCK` gives them).
+fn cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are
+    // the 14th and 15th fields of the line.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let used: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(used / ticks)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
@@ -230,8 +242,14 @@ fn main() {
         seconds,
         body.len()
     );
-    println!("| receiver | HTTP | in flight | messages/s | p50 ms | p99 ms | errors |");
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    let ticks: f64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0);
+    println!("| receiver | HTTP | in flight | messages/s | p50 ms | p99 ms | errors | server CPU (cores) |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     let mut ours_acknowledged = 0;
     let mut error_notes = Vec::new();
     // IDMEFV2_BENCH_ONLY=idmefv2 (or nginx, Python) measures one receiver
@@ -251,17 +269,26 @@ fn main() {
                     continue;
                 }
                 if name == "Python idmefv2" && !http1 {
-                    println!("| {name} | {protocol} | {in_flight} | no HTTP/2 | | | |");
+                    println!("| {name} | {protocol} | {in_flight} | no HTTP/2 | | | | |");
                     continue;
                 }
                 let client = client(&pki, port, http1);
+                let before = cpu_seconds(ours.0.id(), ticks);
+                let started = Instant::now();
                 let cell = load(&runtime, &client, &body, in_flight, seconds);
+                // Only for ours: one process to read (nginx has workers).
+                let cores = match (port == ours_port, before, cpu_seconds(ours.0.id(), ticks)) {
+                    (true, Some(b), Some(a)) => {
+                        format!("{:.2}", (a - b) / started.elapsed().as_secs_f64())
+                    }
+                    _ => String::new(),
+                };
                 if port == ours_port {
                     // Warm-up included: every 204 is a line in the file.
                     ours_acknowledged += cell.acknowledged;
                 }
                 println!(
-                    "| {name} | {protocol} | {in_flight} | {:.0} | {} | {} | {} |",
+                    "| {name} | {protocol} | {in_flight} | {:.0} | {} | {} | {} | {cores} |",
                     cell.rate,
                     ms(cell.p50),
                     ms(cell.p99),
