@@ -597,7 +597,9 @@ fn convert_reports_invalid_input_and_does_not_write_it() {
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for sub in ["validate", "upgrade", "example", "schema", "convert"] {
+    for sub in [
+        "validate", "upgrade", "example", "schema", "convert", "serve", "send",
+    ] {
         let run = idmefv2(&[sub, "--help"]);
         assert_eq!(run.code, 0, "{sub}");
         assert!(run.stdout.contains("Examples:"), "{sub}: {}", run.stdout);
@@ -605,7 +607,9 @@ fn every_subcommand_has_help_with_an_example() {
     }
     let run = idmefv2(&["--help"]);
     assert_eq!(run.code, 0);
-    for sub in ["validate", "upgrade", "example", "schema", "convert"] {
+    for sub in [
+        "validate", "upgrade", "example", "schema", "convert", "serve", "send",
+    ] {
         assert!(run.stdout.contains(sub));
     }
 }

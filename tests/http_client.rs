@@ -387,4 +387,176 @@ mod cli {
         assert_eq!(stored.lines().count(), 2);
         assert!(stored.contains("\"2.D.V04\""));
     }
+
+    /// The shell words of a command line, with single quotes.
+    fn words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word = String::new();
+        let mut quoted = false;
+        let mut any = false;
+        for c in line.chars() {
+            match c {
+                '\'' => {
+                    quoted = !quoted;
+                    any = true;
+                }
+                c if c.is_whitespace() && !quoted => {
+                    if any {
+                        words.push(std::mem::take(&mut word));
+                        any = false;
+                    }
+                }
+                c => {
+                    word.push(c);
+                    any = true;
+                }
+            }
+        }
+        if any {
+            words.push(word);
+        }
+        words
+    }
+
+    /// The commands and the outputs of the README's walkthrough, in order:
+    /// the lines of each `sh` block (continuations joined, comments
+    /// dropped) and each `text` block.
+    fn walkthrough() -> (Vec<String>, Vec<String>) {
+        let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let start = readme
+            .find("## Sending and receiving alerts")
+            .expect("the section");
+        let section = &readme[start..];
+        let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+        let (mut commands, mut outputs) = (Vec::new(), Vec::new());
+        for (i, block) in section.split("```").enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            let (kind, body) = block.split_once('\n').unwrap_or_default();
+            match kind {
+                "sh" => {
+                    for line in body.replace("\\\n", " ").lines() {
+                        let line = line.trim();
+                        if !line.is_empty() && !line.starts_with('#') {
+                            commands.push(line.to_string());
+                        }
+                    }
+                }
+                "text" => outputs.push(body.to_string()),
+                _ => {}
+            }
+        }
+        (commands, outputs)
+    }
+
+    #[test]
+    fn the_readme_walkthrough_runs_as_written() {
+        if !support::require(&["openssl", "curl"]) {
+            return;
+        }
+        let (commands, outputs) = walkthrough();
+        let find = |prefix: &str| {
+            commands
+                .iter()
+                .find(|c| c.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no `{prefix}` in the README"))
+                .clone()
+        };
+        let root = env!("CARGO_MANIFEST_DIR");
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        std::os::unix::fs::symlink(format!("{root}/fixtures"), dir.path().join("fixtures"))
+            .unwrap();
+        let script = words(&find("scripts/make_test_pki.sh"));
+        let made = support::run_bounded(
+            Command::new("bash")
+                .arg(format!("{root}/{}", script[0]))
+                .args(&script[1..])
+                .current_dir(dir.path()),
+            None,
+            Duration::from_secs(60),
+        );
+        assert!(made.status.success(), "{}", text(&made.stderr));
+
+        // The README's port, moved to a free one.
+        let port = free_port().to_string();
+        let local = |line: String| line.replace("4690", &port);
+        let serve = words(&local(find("idmefv2 serve")));
+        let child = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
+            .args(&serve[1..])
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut serve = Guard(child);
+        support::wait_for_port(port.parse().unwrap());
+
+        let example = words(&find("idmefv2 example"));
+        assert_eq!(example[2..], [">", "alert.json"]);
+        let alert = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
+            .arg("example")
+            .output()
+            .unwrap();
+        fs::write(dir.path().join("alert.json"), alert.stdout).unwrap();
+
+        let send = words(&local(find("idmefv2 send")));
+        let sent = support::run_bounded(
+            Command::new(env!("CARGO_BIN_EXE_idmefv2"))
+                .args(&send[1..])
+                .current_dir(dir.path()),
+            None,
+            Duration::from_secs(60),
+        );
+        assert_eq!(sent.status.code(), Some(1), "{}", text(&sent.stderr));
+        assert_eq!(text(&sent.stdout), outputs[0]);
+
+        let curl = words(&local(find("curl ")));
+        let answer = support::run_bounded(
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20"])
+                .args(&curl[1..])
+                .current_dir(dir.path()),
+            None,
+            Duration::from_secs(30),
+        );
+        assert_eq!(format!("{}\n", text(&answer.stdout)), outputs[2]);
+
+        let stored = fs::read_to_string(dir.path().join("alerts.ndjson")).unwrap();
+        assert_eq!(stored.lines().count(), 2);
+        let _ = Command::new("kill")
+            .args(["-TERM", &serve.0.id().to_string()])
+            .status();
+        let _ = serve.0.wait();
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut serve.0.stderr.take().unwrap(), &mut log).unwrap();
+        // The log as the README shows it, client ports and order aside
+        // (send has several requests in flight), and without the test's
+        // readiness probe (a connection closed before any handshake).
+        let shape = |text: &str| -> Vec<String> {
+            let mut lines: Vec<String> = text
+                .lines()
+                .filter(|l| !l.contains("stopped;") && !l.contains("handshake eof"))
+                .map(|l| {
+                    l.split(' ')
+                        .map(|w| {
+                            if w.starts_with("127.0.0.1:") {
+                                "ADDRESS"
+                            } else {
+                                w
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .replace(&format!("127.0.0.1:{port}/"), "127.0.0.1:4690/")
+                })
+                .collect();
+            lines.sort();
+            lines
+        };
+        let mut expected = shape(&outputs[1]);
+        // curl's request comes after the walkthrough's three.
+        expected.push("idmefv2 serve: ADDRESS sensor.example POST / 400 violations=1".into());
+        expected.sort();
+        assert_eq!(shape(&log), expected, "{log}");
+    }
 }
