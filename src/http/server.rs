@@ -214,7 +214,7 @@ impl Rejection {
             return Rejection::too_large(*limit);
         }
         let mut rejection = Rejection::new(StatusCode::BAD_REQUEST, "invalid IDMEFv2 message");
-        rejection.violations = error.violations().into_iter().collect();
+        rejection.violations = error.violations().to_vec();
         rejection
     }
 
