@@ -43,6 +43,9 @@
 //! - Older drafts: [`upgrade`] carries a `2.D.V02`…`2.D.V07` message
 //!   forward to a typed `2.D.V08` [`Message`], with a report of every
 //!   change it made.
+//! - Transport (features `client` and `server`): [`http`] sends and
+//!   receives messages over HTTPS with mutual TLS 1.3, as the IDMEFv2
+//!   transport draft lays it out.
 //! - Errors: one [`Error`] type (and [`Result`]); schema failures are
 //!   [`Violation`]s, each with the JSON pointer of the offending value and
 //!   the [`ViolationKind`] of check that failed. Their `Display` never
@@ -60,13 +63,21 @@
 //! # Feature flags
 //!
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
-//!   convert, upgrade, publish, consume). Off by default. Turns on
-//!   `preserve_order` and `nats`.
+//!   convert, upgrade, serve, send, publish, consume). Off by default.
+//!   Turns on `preserve_order`, `client`, `server` and `nats`.
+//! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
+//!   with the ring provider). Off by default.
+//! - `server`: [`http::server`], the HTTPS receiver: axum extractor, sinks,
+//!   a ready server (tokio, hyper, axum, rustls with the ring provider).
+//!   Off by default.
 //! - `nats`: [`nats`], alerts on NATS JetStream: a publisher that waits
 //!   for the stream's acknowledgement, a durable consumer that
 //!   acknowledges after the caller's handler, dead letters for invalid
 //!   payloads, stream set-up. Brings in async-nats and tokio. Off by
 //!   default.
+//!
+//! With no feature enabled, none of tokio, hyper, axum, rustls or
+//! async-nats is compiled.
 //! - `preserve_order`: keeps the member order of free JSON inside
 //!   attachment `Content` as well, by switching `serde_json` maps to
 //!   insertion order for the whole program. Off by default.
@@ -92,6 +103,9 @@ mod path;
 pub mod strict;
 pub mod upgrade;
 // 7. Transports, each behind its feature.
+#[cfg(any(feature = "client", feature = "server"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "client", feature = "server"))))]
+pub mod http;
 #[cfg(feature = "nats")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
 pub mod nats;
@@ -107,6 +121,7 @@ pub use strict::validate_strict_value;
 pub use types::{Analyzer, Attachment, Id, Message, Sensor, Source, Target, Timestamp};
 pub use validation::{schema, supported_versions, validate};
 
+// The README's transport example needs the `client` feature.
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "client"))]
 pub struct ReadmeDoctests;

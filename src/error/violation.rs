@@ -98,11 +98,15 @@ pub enum ViolationKind {
     Path,
     /// A list index that [`Message::set`](crate::Message::set) cannot reach.
     Index,
+    /// Reported by another system (a receiver's refusal, say) under a name
+    /// this crate does not know.
+    Remote,
 }
 
 impl ViolationKind {
     /// The kind as text: the schema keyword or the rule's name, or `model`,
-    /// `Version`, `duplicate`, `depth`, `input`, `path` or `index`.
+    /// `Version`, `duplicate`, `depth`, `input`, `path`, `index` or
+    /// `remote`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ViolationKind::Schema(keyword) => keyword.as_str(),
@@ -114,7 +118,35 @@ impl ViolationKind {
             ViolationKind::Input => "input",
             ViolationKind::Path => "path",
             ViolationKind::Index => "index",
+            ViolationKind::Remote => "remote",
         }
+    }
+
+    /// The kind whose text ([`ViolationKind::as_str`]) is `name`, as another
+    /// system running this crate reports it; [`ViolationKind::Remote`] for
+    /// any other name.
+    pub fn from_name(name: &str) -> Self {
+        const WORDS: [ViolationKind; 8] = [
+            ViolationKind::Model,
+            ViolationKind::Version,
+            ViolationKind::Duplicate,
+            ViolationKind::Depth,
+            ViolationKind::Input,
+            ViolationKind::Path,
+            ViolationKind::Index,
+            ViolationKind::Remote,
+        ];
+        let schema = SchemaKeyword::ALL
+            .iter()
+            .copied()
+            .map(ViolationKind::Schema);
+        let rules = Rule::ALL.iter().copied().map(ViolationKind::Rule);
+        WORDS
+            .into_iter()
+            .chain(schema)
+            .chain(rules)
+            .find(|kind| kind.as_str() == name)
+            .unwrap_or(ViolationKind::Remote)
     }
 }
 

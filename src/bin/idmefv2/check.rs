@@ -35,6 +35,15 @@ impl Failure {
         }
     }
 
+    /// Failures reported by someone else, such as a receiver's refusal.
+    pub fn from_violations(violations: Vec<Violation>) -> Self {
+        Failure {
+            version: None,
+            violations,
+            lead: None,
+        }
+    }
+
     /// The reason reported for `v`: led by the rule's name for a rule of
     /// the specification beyond the schema, and by the failure's lead.
     pub fn reason(&self, v: &Violation) -> String {

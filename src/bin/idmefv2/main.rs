@@ -8,6 +8,8 @@ mod check;
 mod consume;
 mod pretty;
 mod publish;
+mod send;
+mod serve;
 mod split;
 
 use std::{
@@ -238,6 +240,12 @@ enum Command {
     /// Write the alerts of a NATS JetStream stream as NDJSON.
     #[command(after_help = consume::EXAMPLES)]
     Consume(consume::Args),
+    /// Receive messages over HTTPS (mutual TLS) into an NDJSON file.
+    #[command(after_help = serve::EXAMPLES)]
+    Serve(serve::ServeArgs),
+    /// Send messages to an IDMEFv2 receiver over HTTPS (mutual TLS).
+    #[command(after_help = send::EXAMPLES)]
+    Send(send::SendArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -324,6 +332,8 @@ fn main() -> ExitCode {
         } => convert(&paths, &from, &to, pretty),
         Command::Publish(args) => publish::run(args),
         Command::Consume(args) => consume::run(args),
+        Command::Serve(args) => Ok(serve::serve(args)),
+        Command::Send(args) => Ok(send::send(args)),
     };
     match result {
         Ok(code) => code,

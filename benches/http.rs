@@ -1,0 +1,333 @@
+//! Validated, durably acknowledged messages per second over HTTPS with
+//! mutual TLS 1.3, next to nginx answering `return 204` with the same TLS
+//! set-up (the ceiling) and a Python receiver on python-idmefv2 (what users
+//! have today), all under the same load generator: this crate's client,
+//! N requests in flight, the typical benchmark message.
+//!
+//! ```sh
+//! cargo bench --features cli --bench http [-- SECONDS]
+//! ```
+//!
+//! `IDMEFV2_BENCH_ONLY=idmefv2` (or `nginx`, `Python`) measures that
+//! receiver alone, for profiling.
+//!
+//! Needs nginx (Debian's nginx-light) and python3 with venv; the Python
+//! receiver's virtualenv is made in $IDMEFV2_BENCH_VENV (default
+//! /tmp/idmefv2-bench-venv) with `pip install idmefv2` when missing.
+//! Everything runs on this machine's loopback: load generator and
+//! receivers share the same cores.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use idmefv2::http::client::Client;
+use support::{free_port, nginx, nginx_tls, wait_for_port, Guard, Pki};
+
+const IN_FLIGHT: [usize; 3] = [1, 16, 128];
+
+/// One measured cell.
+struct Cell {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: usize,
+    acknowledged: usize,
+    /// The first error seen, if any.
+    first_error: Option<String>,
+}
+
+/// Runs `in_flight` send loops against `url` for `seconds` after a warm-up
+/// second, and measures every acknowledged request.
+fn load(
+    runtime: &tokio::runtime::Runtime,
+    client: &Client,
+    body: &bytes::Bytes,
+    in_flight: usize,
+    seconds: f64,
+) -> Cell {
+    runtime.block_on(async {
+        let mut outcomes = Vec::new();
+        for (phase, length) in [(0, 1.0), (1, seconds)] {
+            let stop = Arc::new(AtomicBool::new(false));
+            let mut tasks = Vec::new();
+            let started = Instant::now();
+            for _ in 0..in_flight {
+                let (client, body, stop) = (client.clone(), body.clone(), stop.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    let mut errors = 0;
+                    let mut first = None;
+                    while !stop.load(Ordering::Relaxed) {
+                        let sent = Instant::now();
+                        match client.send_bytes(body.clone(), "application/json").await {
+                            Ok(()) => latencies.push(sent.elapsed()),
+                            Err(e) => {
+                                errors += 1;
+                                first.get_or_insert(e.to_string());
+                            }
+                        }
+                    }
+                    (latencies, errors, first)
+                }));
+            }
+            tokio::time::sleep(Duration::from_secs_f64(length)).await;
+            stop.store(true, Ordering::Relaxed);
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            let mut first_error = None;
+            for task in tasks {
+                let (l, e, first) = task.await.expect("load task");
+                latencies.extend(l);
+                errors += e;
+                first_error = first_error.or(first);
+            }
+            let elapsed = started.elapsed();
+            if phase == 1 {
+                outcomes.push((latencies, errors, elapsed, first_error));
+            }
+        }
+        let (mut latencies, errors, elapsed, first_error) = outcomes.pop().expect("measured");
+        latencies.sort();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
+        Cell {
+            rate: latencies.len() as f64 / elapsed.as_secs_f64(),
+            p50: at(0.50),
+            p99: at(0.99),
+            errors,
+            acknowledged: latencies.len(),
+            first_error,
+        }
+    })
+}
+
+fn client(pki: &Pki, port: u16, http1: bool) -> Client {
+    let mut builder = Client::builder(format!("https://localhost:{port}/"))
+        .identity_pem(&pki.read("client.pem"), &pki.read("client.key"))
+        .ca_pem(&pki.read("ca.pem"));
+    if http1 {
+        builder = builder.http1_only();
+    }
+    builder.build().expect("client")
+}
+
+/// The Python receiver's interpreter, with python-idmefv2 installed.
+fn python_venv() -> String {
+    let venv = std::env::var("IDMEFV2_BENCH_VENV").unwrap_or("/tmp/idmefv2-bench-venv".into());
+    let python = format!("{venv}/bin/python");
+    if !Path::new(&python).exists() {
+        let ok = Command::new("python3")
+            .args(["-m", "venv", &venv])
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(format!("{venv}/bin/pip"))
+                .args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "idmefv2",
+                ])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(ok, "could not make the virtualenv {venv} with idmefv2");
+    }
+    python
+}
+
+/// CPU time (user + system) a process has used, from /proc (clock ticks
+/// as `getconf CLK_TCK` gives them).
+fn cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are
+    // the 14th and 15th fields of the line.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let used: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(used / ticks)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a number is the measuring time.
+    let seconds: f64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(4.0);
+    let pki = Pki::new();
+    let body = bytes::Bytes::from(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/data/typical.json"
+        ))
+        .expect("benches/data/typical.json"),
+    );
+    let work = tempfile::tempdir().expect("temporary folder");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    // Ours: the release `idmefv2 serve`, its log going to a file.
+    let ours_port = free_port();
+    let out = work.path().join("ours.ndjson");
+    let log = std::fs::File::create(work.path().join("serve.log")).expect("log file");
+    let ours = Guard::new(
+        Command::new(env!("CARGO_BIN_EXE_idmefv2"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{ours_port}")])
+            .args([
+                "--cert",
+                &pki.arg("server.pem"),
+                "--key",
+                &pki.arg("server.key"),
+            ])
+            .args(["--client-ca", &pki.arg("ca.pem")])
+            .arg("--out")
+            .arg(&out)
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start idmefv2 serve"),
+    );
+    wait_for_port(ours_port);
+
+    // nginx: the same TLS, `return 204`, one worker per core, no cap on
+    // requests per connection (its default of 1000 closes connections
+    // under load, which the other receivers do not).
+    let nginx_port = free_port();
+    let http = format!(
+        "{}\nkeepalive_requests 100000000;\n\
+         server {{ listen 127.0.0.1:{nginx_port} ssl http2; location / {{ return 204; }} }}\n",
+        nginx_tls(&pki, "server")
+    );
+    let (_nginx, _nginx_dir) = nginx(&http, 2, &[nginx_port]);
+
+    // Python: http.server + ssl + python-idmefv2, fsync per message.
+    let python_port = free_port();
+    let python = Guard::new(
+        Command::new(python_venv())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/benches/python_receiver.py"
+            ))
+            .arg(python_port.to_string())
+            .args([
+                pki.arg("server.pem"),
+                pki.arg("server.key"),
+                pki.arg("ca.pem"),
+            ])
+            .arg(work.path().join("python.ndjson"))
+            .spawn()
+            .expect("start the Python receiver"),
+    );
+    wait_for_port(python_port);
+
+    println!(
+        "{} s per cell after 1 s of warm-up, typical message ({} bytes), mutual TLS 1.3\n",
+        seconds,
+        body.len()
+    );
+    let ticks: f64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0);
+    println!("| receiver | HTTP | in flight | messages/s | p50 ms | p99 ms | errors | server CPU (cores) |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let mut ours_acknowledged = 0;
+    let mut error_notes = Vec::new();
+    // IDMEFV2_BENCH_ONLY=idmefv2 (or nginx, Python) measures one receiver
+    // alone, for profiling it.
+    let only = std::env::var("IDMEFV2_BENCH_ONLY").ok();
+    let mut ratios = Vec::new();
+    for (protocol, http1) in [("2", false), ("1.1", true)] {
+        for in_flight in IN_FLIGHT {
+            let mut rates = Vec::new();
+            for (name, port) in [
+                ("idmefv2 serve", ours_port),
+                ("nginx return 204", nginx_port),
+                ("Python idmefv2", python_port),
+            ] {
+                if only.as_deref().is_some_and(|o| !name.contains(o)) {
+                    rates.push(f64::NAN);
+                    continue;
+                }
+                if name == "Python idmefv2" && !http1 {
+                    println!("| {name} | {protocol} | {in_flight} | no HTTP/2 | | | | |");
+                    continue;
+                }
+                let client = client(&pki, port, http1);
+                let before = cpu_seconds(ours.id(), ticks);
+                let started = Instant::now();
+                let cell = load(&runtime, &client, &body, in_flight, seconds);
+                // Only for ours: one process to read (nginx has workers).
+                let cores = match (port == ours_port, before, cpu_seconds(ours.id(), ticks)) {
+                    (true, Some(b), Some(a)) => {
+                        format!("{:.2}", (a - b) / started.elapsed().as_secs_f64())
+                    }
+                    _ => String::new(),
+                };
+                if port == ours_port {
+                    // Warm-up included: every 204 is a line in the file.
+                    ours_acknowledged += cell.acknowledged;
+                }
+                println!(
+                    "| {name} | {protocol} | {in_flight} | {:.0} | {} | {} | {} | {cores} |",
+                    cell.rate,
+                    ms(cell.p50),
+                    ms(cell.p99),
+                    cell.errors
+                );
+                rates.push(cell.rate);
+                if let Some(e) = cell.first_error {
+                    error_notes.push(format!(
+                        "{name}, HTTP/{protocol}, {in_flight} in flight: {e}"
+                    ));
+                }
+            }
+            ratios.push((protocol, in_flight, rates[0] / rates[1]));
+        }
+    }
+    for note in &error_notes {
+        println!("\nfirst error: {note}");
+    }
+    println!("\n| HTTP | in flight | idmefv2 serve / nginx |");
+    println!("|---|---:|---:|");
+    for (protocol, in_flight, ratio) in ratios {
+        println!("| {protocol} | {in_flight} | {ratio:.2} |");
+    }
+    drop(python);
+    // Stop ours cleanly to read how many syncs the messages took.
+    let _ = Command::new("kill")
+        .args(["-TERM", &ours.id().to_string()])
+        .status();
+    drop(ours);
+    let lines = std::fs::read_to_string(&out)
+        .expect("output")
+        .lines()
+        .count();
+    let log = std::fs::read_to_string(work.path().join("serve.log")).unwrap_or_default();
+    let summary = log
+        .lines()
+        .find(|l| l.contains("stopped;"))
+        .unwrap_or("(no summary line)");
+    println!(
+        "\nidmefv2 serve: {lines} lines in its file for at least {ours_acknowledged} measured 204s; {summary}"
+    );
+}

@@ -1,0 +1,601 @@
+//! The sending end: each message its own `POST` to a receiver, over TLS 1.3
+//! with a client certificate, HTTP/2 when the receiver offers it by ALPN,
+//! HTTP/1.1 with persistent connections otherwise.
+//!
+//! A [`Client`] is cheap to clone and meant to be shared: any number of
+//! sends may be in flight at once (multiplexed on one HTTP/2 connection, or
+//! spread over a pool of HTTP/1.1 connections).
+//!
+//! [`Client::send`] resolves `Ok` when the receiver answered 2xx, which by
+//! the transport draft means it has kept the message. Otherwise the
+//! [`SendError`] says what to do with the message:
+//! [`is_permanent`](SendError::is_permanent) when the receiver judged and
+//! refused it (sending it again unchanged cannot help), transient
+//! otherwise (5xx, a lost connection, a timeout: send it again later,
+//! after [`retry_after`](SendError::retry_after) when the receiver gave
+//! one).
+//!
+//! ```no_run
+//! use idmefv2::{http::client::Client, Analyzer, Message};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder("https://siem.example.org:4690/")
+//!     .identity_pem(&std::fs::read("sensor.pem")?, &std::fs::read("sensor.key")?)
+//!     .ca_pem(&std::fs::read("ca.pem")?)
+//!     .build()?;
+//! let message = Message::builder(Analyzer::builder("edge-ids")).build()?;
+//! match client.send(&message).await {
+//!     Ok(()) => {}
+//!     Err(e) if e.is_permanent() => eprintln!("refused, not sending again: {e}"),
+//!     Err(e) => eprintln!("not delivered, keep it for later: {e}"),
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use http::{header, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::{
+    client::legacy::{connect::HttpConnector, Client as HyperClient},
+    rt::{TokioExecutor, TokioTimer},
+};
+
+use super::tls::{self, ConfigError, Pin, ServerVerifier};
+use crate::{Message, Violation};
+
+/// The most of a refusal body read and kept.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Which HTTP versions the client offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Versions {
+    Both,
+    Http1,
+    Http2,
+}
+
+/// Sets up a [`Client`]: the receiver's URL, the client's identity, and
+/// what to trust the receiver by.
+#[derive(Clone)]
+pub struct ClientBuilder {
+    url: String,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+    ca: Vec<u8>,
+    pins: Vec<Pin>,
+    timeout: Duration,
+    versions: Versions,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.url)
+            .field("identity", &self.identity.is_some())
+            .field("pins", &self.pins)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// The client's certificate chain (leaf first) and private key, as PEM
+    /// text: what mutual TLS presents to the receiver.
+    #[must_use]
+    pub fn identity_pem(mut self, certificate_pem: &[u8], key_pem: &[u8]) -> Self {
+        self.identity = Some((certificate_pem.to_vec(), key_pem.to_vec()));
+        self
+    }
+
+    /// Trusts receivers whose certificate chains to a CA in this PEM
+    /// bundle and names the URL's host in a DNS-ID (or IP address entry).
+    /// May be given several times.
+    #[must_use]
+    pub fn ca_pem(mut self, pem: &[u8]) -> Self {
+        self.ca.extend_from_slice(pem);
+        self.ca.push(b'\n');
+        self
+    }
+
+    /// Trusts only a receiver presenting exactly this certificate (its
+    /// SHA-256 fingerprint); may be given several times. With a CA too,
+    /// the certificate must also chain to it; without one, the pin is the
+    /// whole trust (the certificate must still name the URL's host).
+    #[must_use]
+    pub fn pin(mut self, pin: Pin) -> Self {
+        self.pins.push(pin);
+        self
+    }
+
+    /// How long one send may take, connecting included (default 30 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Offers HTTP/1.1 only (by default HTTP/2 is offered too and used
+    /// when the receiver picks it).
+    #[must_use]
+    pub fn http1_only(mut self) -> Self {
+        self.versions = Versions::Http1;
+        self
+    }
+
+    /// Offers HTTP/2 only; a receiver without it fails the handshake.
+    #[must_use]
+    pub fn http2_only(mut self) -> Self {
+        self.versions = Versions::Http2;
+        self
+    }
+
+    /// The client, once the URL and the TLS set-up check out.
+    pub fn build(self) -> Result<Client, ConfigError> {
+        let uri: Uri = self
+            .url
+            .parse()
+            .map_err(|e| ConfigError::new(format!("URL {:?}: {e}", self.url)))?;
+        if uri.scheme_str() != Some("https") {
+            return Err(ConfigError::new(format!(
+                "URL {:?}: IDMEFv2 is sent over https only",
+                self.url
+            )));
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(ConfigError::new(format!("URL {:?}: no host", self.url)));
+        }
+        let roots = if self.ca.is_empty() {
+            None
+        } else {
+            Some(tls::roots(&self.ca, "CA")?)
+        };
+        let identity = match &self.identity {
+            Some((certificate, key)) => Some((
+                tls::certificates(certificate, "client certificate")?,
+                tls::private_key(key)?,
+            )),
+            None => None,
+        };
+        let config = tls::client_config(identity, ServerVerifier::new(roots, self.pins.clone())?)?;
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(self.timeout));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_only();
+        let connector = match self.versions {
+            Versions::Both => https.enable_http1().enable_http2().wrap_connector(http),
+            Versions::Http1 => https.enable_http1().wrap_connector(http),
+            Versions::Http2 => https.enable_http2().wrap_connector(http),
+        };
+        let mut builder = HyperClient::builder(TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .http2_only(self.versions == Versions::Http2);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                uri,
+                http: builder.build(connector),
+                timeout: self.timeout,
+            }),
+        })
+    }
+
+    /// A [`blocking::Client`] with this set-up.
+    pub fn build_blocking(self) -> Result<blocking::Client, ConfigError> {
+        blocking::Client::new(self.build()?)
+    }
+}
+
+struct Inner {
+    uri: Uri,
+    http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
+}
+
+/// Sends IDMEFv2 messages to one receiver. Clones share connections.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.inner.uri)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Starts setting up a client for the receiver at `url` (`https://`
+    /// only).
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            url: url.into(),
+            identity: None,
+            ca: Vec::new(),
+            pins: Vec::new(),
+            timeout: Duration::from_secs(30),
+            versions: Versions::Both,
+        }
+    }
+
+    /// Sends one message as `application/json`.
+    pub async fn send(&self, message: &Message) -> Result<(), SendError> {
+        self.send_bytes(message.to_vec(), "application/json").await
+    }
+
+    /// Sends one encoded message as it is, with `content_type`: for
+    /// messages of any draft (older senders' `2.D.V04`, say) or of another
+    /// codec. Nothing is checked here; the receiver judges.
+    pub async fn send_bytes(
+        &self,
+        body: impl Into<Bytes>,
+        content_type: &str,
+    ) -> Result<(), SendError> {
+        let request = http::Request::post(self.inner.uri.clone())
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::ACCEPT, "application/json")
+            .body(Full::new(body.into()))
+            .map_err(|e| SendError::Connection {
+                reason: format!("cannot make the request: {e}"),
+            })?;
+        let exchange = async {
+            let response = self.inner.http.request(request).await.map_err(from_hyper)?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            Ok::<_, SendError>((status, retry_after, body))
+        };
+        let (status, retry_after, body) =
+            match tokio::time::timeout(self.inner.timeout, exchange).await {
+                Ok(answer) => answer?,
+                Err(_) => {
+                    return Err(SendError::Timeout {
+                        after: self.inner.timeout,
+                    })
+                }
+            };
+        judge(status, retry_after, &body)
+    }
+}
+
+/// The outcome of a send from the receiver's answer.
+fn judge(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Result<(), SendError> {
+    let code = status.as_u16();
+    let text = || {
+        let mut text = String::from_utf8_lossy(body).trim().to_string();
+        if text.len() > 2048 {
+            let mut end = 2048;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push('…');
+        }
+        text
+    };
+    if status.is_success() {
+        Ok(())
+    } else if code == 408 || code == 429 || status.is_server_error() {
+        Err(SendError::Unavailable {
+            status: code,
+            retry_after,
+            body: text(),
+        })
+    } else if status.is_client_error() {
+        Err(SendError::Refused {
+            status: code,
+            violations: super::parse_violations(body).unwrap_or_default(),
+            body: text(),
+        })
+    } else {
+        Err(SendError::UnexpectedStatus {
+            status: code,
+            body: text(),
+        })
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Sorts a failed exchange into TLS and connection failures.
+fn from_hyper(error: hyper_util::client::legacy::Error) -> SendError {
+    let mut reasons: Vec<String> = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(e) = source {
+        if let Some(reason) = tls::explain(e) {
+            return SendError::Tls { reason };
+        }
+        let text = e.to_string();
+        if !reasons.iter().any(|r| r.contains(&text)) {
+            reasons.push(text);
+        }
+        source = e.source();
+    }
+    SendError::Connection {
+        reason: reasons.join(": "),
+    }
+}
+
+/// Why a message was not delivered.
+///
+/// [`Refused`](SendError::Refused) is permanent: the receiver judged the
+/// message and will refuse it again. Every other variant is transient: the
+/// message was not judged and may be sent again later.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// A 4xx answer (other than 408 and 429): the receiver refused the
+    /// message itself or how it was sent (400 invalid, 413 too large, 415
+    /// media type, …).
+    Refused {
+        /// The status code.
+        status: u16,
+        /// The receiver's violations, when its body lists them; empty
+        /// otherwise.
+        violations: Vec<Violation>,
+        /// The body as text (at most 2 KiB), for receivers that explain
+        /// themselves otherwise.
+        body: String,
+    },
+    /// A 5xx answer, or 408 (timeout) or 429 (too many requests): the
+    /// receiver could not deal with the message now.
+    Unavailable {
+        /// The status code.
+        status: u16,
+        /// How long the receiver asked to wait (`Retry-After`).
+        retry_after: Option<Duration>,
+        /// The body as text (at most 2 KiB).
+        body: String,
+    },
+    /// A status that is neither success nor error (1xx, 3xx): the
+    /// receiver is not an IDMEFv2 endpoint as configured.
+    UnexpectedStatus {
+        /// The status code.
+        status: u16,
+        /// The body as text (at most 2 KiB).
+        body: String,
+    },
+    /// TLS failed: one side refused the other's certificate, or the
+    /// receiver does not speak TLS 1.3.
+    Tls {
+        /// What failed, from the TLS library.
+        reason: String,
+    },
+    /// The connection could not be made or was lost.
+    Connection {
+        /// What failed.
+        reason: String,
+    },
+    /// No answer within the client's timeout.
+    Timeout {
+        /// The timeout in force.
+        after: Duration,
+    },
+}
+
+impl SendError {
+    /// Whether the receiver refused the message for good: do not send it
+    /// again unchanged.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SendError::Refused { .. })
+    }
+
+    /// How long the receiver asked to wait before sending again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SendError::Unavailable { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The receiver's status code, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            SendError::Refused { status, .. }
+            | SendError::Unavailable { status, .. }
+            | SendError::UnexpectedStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The receiver's violations (a 400 from a receiver that lists them).
+    pub fn violations(&self) -> &[Violation] {
+        match self {
+            SendError::Refused { violations, .. } => violations,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let answered = |f: &mut fmt::Formatter<'_>, what: &str, status: u16, body: &str| {
+            write!(f, "{what} (HTTP {status})")?;
+            if !body.is_empty() {
+                write!(f, ": {body}")?;
+            }
+            Ok(())
+        };
+        match self {
+            SendError::Refused {
+                status,
+                violations,
+                body,
+            } => {
+                if violations.is_empty() {
+                    answered(f, "refused", *status, body)
+                } else {
+                    write!(f, "refused (HTTP {status}): ")?;
+                    for (i, v) in violations.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str("; ")?;
+                        }
+                        write!(f, "{v}")?;
+                    }
+                    Ok(())
+                }
+            }
+            SendError::Unavailable {
+                status,
+                retry_after,
+                body,
+            } => {
+                answered(f, "receiver unavailable", *status, body)?;
+                if let Some(after) = retry_after {
+                    write!(f, " (retry after {} s)", after.as_secs())?;
+                }
+                Ok(())
+            }
+            SendError::UnexpectedStatus { status, body } => {
+                answered(f, "unexpected answer", *status, body)
+            }
+            SendError::Tls { reason } => write!(f, "TLS failed: {reason}"),
+            SendError::Connection { reason } => write!(f, "connection failed: {reason}"),
+            SendError::Timeout { after } => {
+                write!(f, "no answer within {} s", after.as_secs_f64())
+            }
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// A client for code that is not async: each call blocks until the
+/// receiver answers.
+pub mod blocking {
+    use super::{Bytes, ConfigError, Message, SendError};
+
+    /// The blocking face of [`super::Client`], with a runtime of its own
+    /// (one worker thread, which keeps connections alive between calls).
+    ///
+    /// ```no_run
+    /// use idmefv2::{http::client::Client, Analyzer, Message};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = Client::builder("https://siem.example.org:4690/")
+    ///     .identity_pem(&std::fs::read("sensor.pem")?, &std::fs::read("sensor.key")?)
+    ///     .ca_pem(&std::fs::read("ca.pem")?)
+    ///     .build_blocking()?;
+    /// client.send(&Message::builder(Analyzer::builder("edge-ids")).build()?)?;
+    /// # Ok(()) }
+    /// ```
+    #[derive(Debug)]
+    pub struct Client {
+        runtime: tokio::runtime::Runtime,
+        inner: super::Client,
+    }
+
+    impl Client {
+        pub(super) fn new(inner: super::Client) -> Result<Client, ConfigError> {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("idmefv2-client")
+                .enable_all()
+                .build()
+                .map_err(|e| ConfigError::new(format!("cannot start the client runtime: {e}")))?;
+            Ok(Client { runtime, inner })
+        }
+
+        /// Sends one message as `application/json`; see
+        /// [`super::Client::send`].
+        pub fn send(&self, message: &Message) -> Result<(), SendError> {
+            self.wait(self.inner.send(message))
+        }
+
+        /// Sends one encoded message as it is; see
+        /// [`super::Client::send_bytes`].
+        pub fn send_bytes(
+            &self,
+            body: impl Into<Bytes>,
+            content_type: &str,
+        ) -> Result<(), SendError> {
+            let body = body.into();
+            self.wait(self.inner.send_bytes(body, content_type))
+        }
+
+        /// Runs `future` on the client's runtime. Called from inside
+        /// another runtime (where blocking its thread is not allowed), it
+        /// waits on a thread of its own.
+        fn wait<T: Send>(&self, future: impl std::future::Future<Output = T> + Send) -> T {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::scope(|scope| {
+                    scope
+                        .spawn(|| self.runtime.block_on(future))
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+            } else {
+                self.runtime.block_on(future)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_sort_into_permanent_and_transient() {
+        assert_eq!(judge(StatusCode::NO_CONTENT, None, b""), Ok(()));
+        let body = br#"{"violations":[{"pointer":"/ID","reason":"not a UUID"}]}"#;
+        let refused = judge(StatusCode::BAD_REQUEST, None, body).unwrap_err();
+        assert!(refused.is_permanent());
+        assert_eq!(refused.violations()[0].pointer(), "/ID");
+        assert_eq!(refused.to_string(), "refused (HTTP 400): /ID: not a UUID");
+        let foreign = judge(StatusCode::BAD_REQUEST, None, b"bad alert").unwrap_err();
+        assert_eq!(foreign.to_string(), "refused (HTTP 400): bad alert");
+        let busy = judge(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(Duration::from_secs(7)),
+            b"",
+        )
+        .unwrap_err();
+        assert!(!busy.is_permanent());
+        assert_eq!(busy.retry_after(), Some(Duration::from_secs(7)));
+        assert!(!judge(StatusCode::TOO_MANY_REQUESTS, None, b"")
+            .unwrap_err()
+            .is_permanent());
+        assert!(!judge(StatusCode::FOUND, None, b"")
+            .unwrap_err()
+            .is_permanent());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}
