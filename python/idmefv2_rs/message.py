@@ -121,12 +121,12 @@ class Message(dict):  # type: ignore[type-arg]
 
     def serialize(self, content_type: str) -> SerializedMessage:
         """Validates the message and encodes it for ``content_type``."""
-        serializer = Serializer.get_serializer(content_type)
-        if type(serializer) is JSONSerializer:
+        serializer = Serializer._find(content_type)
+        if serializer is JSONSerializer:
             payload = _native.encode(self, _DEFAULT_LIMITS.max_depth)
         else:
             self.validate()
-            payload = serializer.serialize(self)
+            payload = serializer().serialize(self)
         return SerializedMessage(content_type, payload)
 
     @classmethod
@@ -135,9 +135,14 @@ class Message(dict):  # type: ignore[type-arg]
     ) -> _M:
         """Decodes and validates a message (``limits`` bounds the input)."""
         limits = limits or _DEFAULT_LIMITS
-        serializer = Serializer.get_serializer(payload.get_content_type())
-        data = bytes(payload)
-        if type(serializer) is JSONSerializer:
+        if type(payload) is SerializedMessage:
+            content_type, data = payload.content_type, payload.payload
+            if type(data) is not bytes:
+                data = bytes(payload)
+        else:  # a subclass may compute either
+            content_type, data = payload.get_content_type(), bytes(payload)
+        serializer = Serializer._find(content_type)
+        if serializer is JSONSerializer:
             if cls.update is dict.update:
                 # Validated and built in one native call.
                 return _native.decode(data, cls, limits.max_bytes, limits.max_depth)
@@ -148,7 +153,7 @@ class Message(dict):  # type: ignore[type-arg]
         if len(data) > limits.max_bytes:
             raise _native.too_large(len(data), limits.max_bytes)
         message = cls()
-        message.update(serializer.unserialize(data))
+        message.update(serializer().unserialize(data))
         message.validate(limits=limits)
         return message
 

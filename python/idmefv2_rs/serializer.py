@@ -61,16 +61,22 @@ class Serializer(metaclass=abc.ABCMeta):
         return Serializer.SERIALIZERS
 
     @staticmethod
+    def _find(content_type: str) -> Type["Serializer"]:
+        table = Serializer.SERIALIZERS
+        if table is None:
+            table = Serializer._table()
+        cls = table.get(content_type) or table.get(_essence(content_type))
+        if cls is None:
+            raise KeyError(content_type)
+        return cls
+
+    @staticmethod
     def get_serializer(content_type: str) -> "Serializer":
         """A serializer for ``content_type``. The exact text is looked up
         first, then its ``type/subtype`` without parameters or letter case
         (so ``application/json; charset=utf-8`` finds the JSON one). Raises
         ``KeyError`` when there is none."""
-        table = Serializer._table()
-        cls = table.get(content_type) or table.get(_essence(content_type))
-        if cls is None:
-            raise KeyError(content_type)
-        return cls()
+        return Serializer._find(content_type)()
 
     @staticmethod
     def register(content_type: str, cls: Type["Serializer"]) -> None:

@@ -17,6 +17,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 mod idmef;
 mod path;
 mod read;
+mod scan;
 mod write;
 
 use idmef::{Fault, Refusal};

@@ -423,3 +423,19 @@ def test_the_package_ships_its_types():
     stub = (root / "_native.pyi").read_text(encoding="utf-8")
     for name in (n for n in dir(idmefv2._native) if not n.startswith("_")):
         assert f"def {name}(" in stub or f"class {name}:" in stub or f"{name}: int" in stub, name
+
+
+def test_texts_are_escaped_and_read_as_json_does():
+    import random
+
+    rng = random.Random(12)
+    alphabet = ['"', "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "a", "Z", "/", "é", "☃", "😀", " "]
+    from idmefv2_rs.serializers.json import JSONSerializer
+
+    serializer = JSONSerializer()
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        written = serializer.serialize({"t": text})
+        assert written == json.dumps({"t": text}, ensure_ascii=False, separators=(",", ":")).encode()
+        assert serializer.unserialize(written) == {"t": text}
+        assert serializer.unserialize(json.dumps({"t": text})) == {"t": text}
