@@ -439,3 +439,20 @@ def test_texts_are_escaped_and_read_as_json_does():
         assert written == json.dumps({"t": text}, ensure_ascii=False, separators=(",", ":")).encode()
         assert serializer.unserialize(written) == {"t": text}
         assert serializer.unserialize(json.dumps({"t": text})) == {"t": text}
+
+
+def test_the_readme_use_example_runs(tmp_path, monkeypatch, capsys):
+    from conftest import ROOT
+
+    readme = (ROOT / "python" / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Use", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "alerts.ndjson").write_bytes(b'{"Version": "2.D.V08"}\n')
+    monkeypatch.chdir(tmp_path)
+    scope = {
+        "payload": (ROOT / "benches" / "data" / "typical.json").read_bytes(),
+        "old_v04_dict": load(FIXTURES / "drafts" / "valid" / "v04-minimal.json"),
+    }
+    exec(compile(block, "python/README.md", "exec"), scope)
+    assert scope["message"]["Target"][0]["Port"][0] == 443
+    assert scope["upgraded"].message["Version"] == "2.D.V08"
+    assert "1 " in capsys.readouterr().out  # the invalid NDJSON line was reported
