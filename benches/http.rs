@@ -171,13 +171,11 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(4.0);
     let pki = Pki::new();
-    let body = bytes::Bytes::from(
-        std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/benches/data/typical.json"
-        ))
-        .expect("benches/data/typical.json"),
-    );
+    let (_, typical) = idmefv2_tools::bench::INPUTS
+        .iter()
+        .find(|(name, _)| *name == "typical")
+        .expect("a typical input");
+    let body = bytes::Bytes::from_static(typical);
     let work = tempfile::tempdir().expect("temporary folder");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -76,7 +76,7 @@ def main():
              f"{'py +formats':>12} {'rust decode':>12} {'speed-up':>9} {'vs precomp.':>12}"
     print(header)
     for name in INPUTS:
-        with open(os.path.join(ROOT, "benches", "data", name + ".json"), "rb") as f:
+        with open(os.path.join(ROOT, "tools", "data", name + ".json"), "rb") as f:
             payload = f.read()
         message = json.loads(payload)
         schema = schema_for(message)

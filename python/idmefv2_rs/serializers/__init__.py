@@ -1,0 +1,1 @@
+"""The serializers this package ships (see ``idmefv2_rs.serializer``)."""
