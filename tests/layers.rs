@@ -7,7 +7,8 @@ use std::{fs, path::Path};
 
 /// Each module of `src/` (a file or a folder) with its rank: a module may
 /// use modules of a lower rank only. `http` and `nats` are the transports
-/// (features `client`/`server` and `nats`), which build on everything else.
+/// (features `client`/`server` and `nats`), which build on everything else;
+/// `nats` also offers a sink for the HTTPS server (a gateway into a stream).
 const RANKS: [(&str, u8); 13] = [
     ("error", 0),
     ("limits", 0),
@@ -21,7 +22,7 @@ const RANKS: [(&str, u8); 13] = [
     ("upgrade", 5),
     ("strict", 6),
     ("http", 7),
-    ("nats", 7),
+    ("nats", 8),
 ];
 
 /// The module that defines each name re-exported at the crate root.

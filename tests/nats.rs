@@ -433,6 +433,111 @@ async fn consumer_info(
         .unwrap()
 }
 
+/// An HTTPS receiver whose sink is the stream: the 204 comes only once
+/// JetStream stored the message, and a stream that cannot store it gives
+/// the sender a 503 to retry on. Real TLS on both legs, real servers.
+#[cfg(all(feature = "server", feature = "client"))]
+mod gateway {
+    use std::time::Duration;
+
+    use idmefv2::{
+        http::{
+            client::{Client, SendError},
+            server::Server,
+            tls::ServerTls,
+        },
+        nats::{self, Publisher, StreamSink, StreamSpec},
+    };
+
+    use super::{alerts, runtime, stored, support::Pki, Servers, V04};
+
+    #[test]
+    fn a_204_means_stored_and_a_stream_that_cannot_store_means_503() {
+        let mut servers = Servers::single();
+        let pki = Pki::new();
+        runtime().block_on(async {
+            let client = nats::connect(&servers.url()).await.expect("connect");
+            StreamSpec::new("GATEWAY", "gateway.in")
+                .ensure(&client)
+                .await
+                .expect("stream");
+            let publisher = Publisher::builder(client.clone(), "gateway.in")
+                .ack_timeout(Duration::from_millis(300))
+                .retry_for(Duration::from_secs(1))
+                .build()
+                .expect("publisher");
+            let tls = ServerTls::from_pem(
+                &pki.read("server.pem"),
+                &pki.read("server.key"),
+                &pki.read("ca.pem"),
+            )
+            .expect("server TLS");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let serving = tokio::spawn(Server::new(tls).expect("server").serve(
+                listener,
+                StreamSink::new(publisher),
+                async {
+                    let _ = stopped.await;
+                },
+            ));
+            let sender = Client::builder(format!("https://localhost:{port}/"))
+                .identity_pem(&pki.read("client.pem"), &pki.read("client.key"))
+                .ca_pem(&pki.read("ca.pem"))
+                .build()
+                .expect("client");
+
+            // Every acknowledged alert is in the stream, once even when sent
+            // twice; an older draft goes on as it came.
+            let sent = alerts(40);
+            for alert in &sent {
+                sender.send(alert).await.expect("accepted");
+            }
+            sender
+                .send(&sent[0])
+                .await
+                .expect("a repeat is accepted too");
+            sender
+                .send_bytes(V04.to_vec(), "application/json")
+                .await
+                .expect("2.D.V04 accepted");
+            assert_eq!(stored(&client, "GATEWAY").await, 41);
+
+            // The stream's server dies: nothing is acknowledged, and the
+            // sender is told to come back.
+            servers.nodes[0].kill();
+            let late = &alerts(1)[0];
+            match sender.send(late).await {
+                Err(e @ SendError::Unavailable { .. }) => {
+                    assert_eq!(e.status(), Some(503), "{e}");
+                    assert_eq!(e.retry_after(), Some(Duration::from_secs(1)), "{e}");
+                }
+                other => panic!("expected 503 with Retry-After, got {other:?}"),
+            }
+            // Back up (same port, same store): the retry is stored.
+            servers.nodes[0].start();
+            let mut delivered = false;
+            for _ in 0..40 {
+                match sender.send(late).await {
+                    Ok(()) => {
+                        delivered = true;
+                        break;
+                    }
+                    Err(e) if !e.is_permanent() => {
+                        tokio::time::sleep(Duration::from_millis(250)).await
+                    }
+                    Err(e) => panic!("refused for good: {e}"),
+                }
+            }
+            assert!(delivered, "not stored after the stream came back");
+            assert_eq!(stored(&client, "GATEWAY").await, 42);
+            let _ = stop.send(());
+            serving.await.unwrap().expect("clean stop");
+        });
+    }
+}
+
 /// The command-line tool, against the same servers.
 #[cfg(feature = "cli")]
 mod cli {
@@ -795,5 +900,69 @@ mod cli {
             err.trim_end()
         );
         assert_eq!((lost, repeated, received.len()), (0, 0, SENT));
+    }
+
+    /// `idmefv2 serve --forward`: what `idmefv2 send` delivers comes out of
+    /// the stream, each alert once, with an invalid one refused at the door.
+    #[cfg(all(feature = "server", feature = "client"))]
+    #[test]
+    fn serve_forward_is_a_gateway_into_the_stream() {
+        let servers = Servers::single();
+        let pki = support::Pki::new();
+        let forward = format!("{}/gateway.cli", servers.url());
+        let (serve, port) = support::serve_cli(
+            &pki,
+            &["--forward", &forward, "--stream", "GATEWAYCLI"],
+            false,
+        );
+        let sent = alerts(30);
+        let file = ndjson(&sent);
+        let send = |paths: &[&str]| {
+            let mut args = vec![
+                "send".to_string(),
+                "--url".to_string(),
+                format!("https://localhost:{port}/"),
+            ];
+            for (option, file) in [
+                ("--cert", "client.pem"),
+                ("--key", "client.key"),
+                ("--ca", "ca.pem"),
+            ] {
+                args.push(option.to_string());
+                args.push(pki.arg(file));
+            }
+            args.push("--ndjson".to_string());
+            args.extend(paths.iter().map(|p| p.to_string()));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&args)
+        };
+        let path = file.path().to_str().unwrap();
+        let mut broken = sent[0].to_value();
+        broken["ID"] = "not-a-uuid".into();
+        let mut invalid = NamedTempFile::new().unwrap();
+        writeln!(invalid, "{broken}").unwrap();
+        let invalid = invalid.path().to_str().unwrap();
+        let (code, out, err) = send(&[path, invalid]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            out.contains("30 accepted, 1 refused, 0 not delivered"),
+            "{out}{err}"
+        );
+        // Sent again: accepted, and still stored once.
+        let (code, out, err) = send(&[path]);
+        assert_eq!(code, 0, "{out}{err}");
+        let (rt, client) = looking_glass(&servers);
+        assert_eq!(rt.block_on(stored(&client, "GATEWAYCLI")), 30);
+
+        let (code, out, err) = consume(
+            &forward,
+            "archive",
+            &["--stream", "GATEWAYCLI", "--idle-timeout", "1"],
+        );
+        assert_eq!(code, 0, "{err}");
+        let got: BTreeSet<String> = ids(&out).into_iter().collect();
+        let want: BTreeSet<String> = sent.iter().map(|m| m.id.as_str().to_string()).collect();
+        assert_eq!(got, want);
+        drop(serve);
     }
 }

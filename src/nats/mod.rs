@@ -77,6 +77,8 @@
 //! stream.)
 
 mod consume;
+#[cfg(feature = "server")]
+mod gateway;
 mod publish;
 mod stream;
 
@@ -85,6 +87,9 @@ use std::fmt;
 pub use async_nats;
 
 pub use consume::{Consumer, ConsumerBuilder, DeadLetter, Delivery, RunError, DEFAULT_ACK_WAIT};
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use gateway::StreamSink;
 pub use publish::{Envelope, Pending, Publisher, PublisherBuilder, Receipt};
 pub use stream::StreamSpec;
 

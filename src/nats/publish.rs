@@ -71,6 +71,28 @@ impl Envelope {
         })
     }
 
+    /// A message an HTTPS receiver accepted (and so validated), as it is to
+    /// be kept: its body and media type unchanged.
+    #[cfg(feature = "server")]
+    pub(crate) fn received(received: crate::http::server::Received) -> Result<Self, crate::Error> {
+        if received.content_type.chars().any(char::is_control) {
+            return Err(crate::Error::UnsupportedMediaType {
+                media_type: received.content_type.escape_debug().to_string(),
+                supported: codec::supported(),
+            });
+        }
+        let id = match &received.message {
+            Some(message) => message.id.as_str().to_string(),
+            // An older draft, which is JSON.
+            None => id_of(&received.body)?,
+        };
+        Ok(Envelope {
+            id,
+            content_type: received.content_type,
+            payload: received.body,
+        })
+    }
+
     /// The alert's `ID`, which becomes its JetStream message ID.
     pub fn id(&self) -> &str {
         &self.id

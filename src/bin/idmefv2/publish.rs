@@ -7,6 +7,7 @@ use std::{
     path::PathBuf,
     process::ExitCode,
     sync::Arc,
+    time::Duration,
 };
 
 use futures_util::{stream::FuturesUnordered, FutureExt, StreamExt};
@@ -43,6 +44,9 @@ The last line on stdout counts what was acknowledged.
 
 Exit status: 0 all acknowledged, 1 some refused as invalid, 2 usage,
 connection or I/O error (or a message the stream did not acknowledge).";
+
+/// How long an alert the stream did not acknowledge is sent again.
+const RETRY_FOR: Duration = Duration::from_secs(30);
 
 /// Arguments of `idmefv2 publish`.
 #[derive(clap::Args)]
@@ -128,12 +132,13 @@ pub fn fail(e: &dyn std::fmt::Display) -> io::Result<ExitCode> {
 
 /// Connects to the server of `to`, creates `stream` capturing its subject
 /// (or checks the one there, and its `replicas` when given) and gives a
-/// publisher on that subject: how `publish` starts, and how a gateway
-/// forwarding into a stream would.
+/// publisher on that subject that keeps sending an unacknowledged alert for
+/// `retry_for`: how `publish` starts, and how `serve --forward` does.
 pub async fn publisher_for(
     to: &Endpoint,
     stream: &str,
     replicas: Option<u8>,
+    retry_for: Duration,
 ) -> Result<Publisher, nats::Error> {
     let client = nats::connect(to.server()).await?;
     let mut spec = StreamSpec::new(stream, to.subject());
@@ -141,11 +146,13 @@ pub async fn publisher_for(
         spec = spec.replicas(replicas.into());
     }
     spec.ensure(&client).await?;
-    Publisher::builder(client, to.subject()).build()
+    Publisher::builder(client, to.subject())
+        .retry_for(retry_for)
+        .build()
 }
 
 async fn publish(args: Args) -> io::Result<ExitCode> {
-    let publisher = match publisher_for(&args.to, &args.stream, args.replicas).await {
+    let publisher = match publisher_for(&args.to, &args.stream, args.replicas, RETRY_FOR).await {
         Ok(publisher) => publisher,
         Err(e) => return fail(&e),
     };

@@ -1,4 +1,5 @@
-//! `idmefv2 serve`: receive messages over HTTPS into an NDJSON file.
+//! `idmefv2 serve`: receive messages over HTTPS into an NDJSON file, or
+//! into a NATS JetStream stream.
 
 use std::{
     fs,
@@ -7,14 +8,16 @@ use std::{
     path::PathBuf,
     process::ExitCode,
     sync::Arc,
+    time::Duration,
 };
 
 use clap::Args;
 use idmefv2::{
     http::{
-        server::{Event, FileSink, ReceiveOptions, Server},
+        server::{Event, FileSink, ReceiveOptions, Server, Sink},
         tls::{Pin, ServerTls},
     },
+    nats::{Endpoint, StreamSink},
     Limits,
 };
 
@@ -24,11 +27,21 @@ Examples:
       --client-ca ca.pem --out alerts.ndjson
   idmefv2 serve --listen [::]:4690 --cert server.pem --key server.key \\
       --client-ca ca.pem --allow-peer sensor1.example.org --upgrade --out alerts.ndjson
+  idmefv2 serve --listen 127.0.0.1:4690 --cert server.pem --key server.key \\
+      --client-ca ca.pem --forward nats://127.0.0.1:4222/alerts --replicas 3
 
 Each accepted message is appended to --out as one line and synced to disk
 before the 204 is sent; messages arriving together share one sync. Every
 draft from 2.D.V02 on is accepted as sent; --upgrade stores messages older
 than 2.D.V08 carried forward to 2.D.V08 instead.
+
+--forward, instead of --out, publishes each accepted message into a NATS
+JetStream stream (IDMEFV2 unless --stream, created when missing as
+`idmefv2 publish` creates it, with --replicas copies) and answers 204 only
+once the stream has acknowledged it; the message's ID is its JetStream
+message ID, so a message sent again is stored once. When the stream does
+not acknowledge within about 10 seconds the answer is 503 with
+Retry-After: 1.
 
 Clients must present a certificate that chains to --client-ca and holds a
 DNS-ID without wildcard; --allow-peer and --pin narrow that further (both
@@ -45,6 +58,11 @@ the server after the requests in flight are answered.
 cannot do TLS); it takes no --cert, --key, --client-ca, --allow-peer or --pin.
 
 Exit status: 0 after a clean stop, 2 on a usage, certificate or I/O error.";
+
+/// How long a request waits for the stream's acknowledgement under
+/// `--forward` before it is answered 503: less than a sender's usual
+/// timeout (30 s for `idmefv2 send`).
+const FORWARD_WAIT: Duration = Duration::from_secs(10);
 
 /// Options of `idmefv2 serve`.
 #[derive(Args)]
@@ -97,8 +115,24 @@ pub struct ServeArgs {
     #[arg(long)]
     upgrade: bool,
     /// The NDJSON file accepted messages are appended to.
-    #[arg(long, value_name = "FILE")]
-    out: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "forward",
+        conflicts_with = "forward"
+    )]
+    out: Option<PathBuf>,
+    /// Publish accepted messages into a NATS JetStream stream instead of
+    /// a file.
+    #[arg(long, value_name = "nats://HOST:PORT/SUBJECT", value_parser = crate::publish::plain_endpoint)]
+    forward: Option<Endpoint>,
+    /// The stream --forward publishes into, created when missing.
+    #[arg(long, value_name = "NAME", default_value = "IDMEFV2", requires = "forward", value_parser = crate::consume::stream_name)]
+    stream: String,
+    /// How many servers keep the stream (1 to 5): used when creating it,
+    /// checked on an existing one.
+    #[arg(long, value_name = "N", requires = "forward", value_parser = clap::value_parser!(u8).range(1..=5))]
+    replicas: Option<u8>,
     /// Serve plain HTTP without TLS: no authentication, no secrecy.
     #[arg(long = "insecure-plaintext")]
     insecure_plaintext: bool,
@@ -124,10 +158,6 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         Ok(server) => server,
         Err(reason) => return fail(reason),
     };
-    let sink = match FileSink::open(&args.out) {
-        Ok(sink) => Arc::new(sink),
-        Err(e) => return fail(format!("--out {}: {e}", args.out.display())),
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -135,41 +165,74 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
+    let result = runtime.block_on(async {
+        match (&args.out, &args.forward) {
+            (Some(out), _) => {
+                let sink = Arc::new(
+                    FileSink::open(out).map_err(|e| format!("--out {}: {e}", out.display()))?,
+                );
+                run(&args, server, sink.clone(), &out.display().to_string()).await?;
+                let stats = sink.stats();
+                Ok(format!(
+                    "{} messages kept ({} syncs)",
+                    stats.messages, stats.syncs
+                ))
+            }
+            (None, Some(to)) => {
+                let publisher =
+                    crate::publish::publisher_for(to, &args.stream, args.replicas, FORWARD_WAIT)
+                        .await
+                        .map_err(|e| format!("--forward {}: {e}", to.subject()))?;
+                let target = format!("stream {} ({})", args.stream, to.subject());
+                run(&args, server, StreamSink::new(publisher), &target).await?;
+                Ok("every message acknowledged was stored by the stream".to_string())
+            }
+            (None, None) => Err("--out or --forward is required".to_string()),
+        }
+    });
+    match result {
+        Ok(summary) => {
+            eprintln!("idmefv2 serve: stopped; {summary}");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => fail(reason),
+    }
+}
+
+/// Binds, says where messages go, and serves into `sink` until SIGINT or
+/// SIGTERM.
+async fn run(
+    args: &ServeArgs,
+    server: Server,
+    sink: impl Sink,
+    target: &str,
+) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("--listen {}: {e}", args.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if args.insecure_plaintext {
+        eprintln!(
+            "idmefv2 serve: WARNING: plain HTTP without TLS: senders are not \
+             authenticated and messages cross the network readable by anyone"
+        );
         "http"
     } else {
         "https"
     };
-    let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| format!("--listen {}: {e}", args.listen))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
-        if args.insecure_plaintext {
-            eprintln!(
-                "idmefv2 serve: WARNING: plain HTTP without TLS: senders are not \
-                 authenticated and messages cross the network readable by anyone"
-            );
-        }
-        eprintln!(
-            "idmefv2 serve: listening on {scheme}://{local}{}, appending to {}",
-            args.path,
-            args.out.display()
-        );
-        server
-            .run(listener, sink.clone())
-            .await
-            .map_err(|e| format!("stopping: {e}"))
-    });
-    if let Err(reason) = result {
-        return fail(reason);
-    }
-    let stats = sink.stats();
+    let verb = if args.forward.is_some() {
+        "forwarding to"
+    } else {
+        "appending to"
+    };
     eprintln!(
-        "idmefv2 serve: stopped; {} messages kept ({} syncs)",
-        stats.messages, stats.syncs
+        "idmefv2 serve: listening on {scheme}://{local}{}, {verb} {target}",
+        args.path
     );
-    ExitCode::SUCCESS
+    server
+        .run(listener, sink)
+        .await
+        .map_err(|e| format!("stopping: {e}"))
 }
 
 fn server(args: &ServeArgs) -> Result<Server, String> {
