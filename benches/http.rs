@@ -189,15 +189,7 @@ fn main() {
     let out = work.path().join("ours.ndjson");
     let log = std::fs::File::create(work.path().join("serve.log")).expect("log file");
     let ours = Guard(
-        Command::new(env!("CARGO_BIN_EXE_idmefv2"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{ours_port}")])
-            .args([
-                "--cert",
-                &pki.arg("server.pem"),
-                "--key",
-                &pki.arg("server.key"),
-            ])
-            .args(["--client-ca", &pki.arg("ca.pem")])
+        support::serve_command(&pki, ours_port)
             .arg("--out")
             .arg(&out)
             .stderr(Stdio::from(log))

@@ -2,6 +2,9 @@
 //! processes that die with the test, free loopback ports, curl.
 #![allow(dead_code)]
 
+#[cfg(feature = "cli")]
+pub mod faults;
+
 use std::{
     fs,
     io::Write,
@@ -433,15 +436,7 @@ pub fn nginx_tls(pki: &Pki, server: &str) -> String {
 #[cfg(feature = "cli")]
 pub fn serve_cli(pki: &Pki, extra: &[&str], log: bool) -> (Guard, u16) {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--cert",
-            &pki.arg("server.pem"),
-            "--key",
-            &pki.arg("server.key"),
-        ])
-        .args(["--client-ca", &pki.arg("ca.pem")])
+    let child = serve_command(pki, port)
         .args(extra)
         .stderr(if log { Stdio::piped() } else { Stdio::null() })
         .spawn()
@@ -449,4 +444,29 @@ pub fn serve_cli(pki: &Pki, extra: &[&str], log: bool) -> (Guard, u16) {
     let guard = Guard(child);
     wait_for_port(port);
     (guard, port)
+}
+
+/// `idmefv2 serve` on 127.0.0.1:`port` with the test server certificate,
+/// key and client CA, not started.
+#[cfg(feature = "cli")]
+pub fn serve_command(pki: &Pki, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idmefv2"));
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--cert", &pki.arg("server.pem")])
+        .args(["--key", &pki.arg("server.key")])
+        .args(["--client-ca", &pki.arg("ca.pem")]);
+    command
+}
+
+/// `idmefv2 send` presenting the test client certificate, not started;
+/// the receiver and its trust are up to the caller.
+#[cfg(feature = "cli")]
+pub fn send_command(pki: &Pki) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idmefv2"));
+    command
+        .arg("send")
+        .args(["--cert", &pki.arg("client.pem")])
+        .args(["--key", &pki.arg("client.key")]);
+    command
 }

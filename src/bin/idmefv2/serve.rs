@@ -12,7 +12,7 @@ use std::{
 use clap::Args;
 use idmefv2::{
     http::{
-        server::{Event, FileSink, ReceiveOptions, Server},
+        server::{Dedup, Event, FileSink, ReceiveOptions, Server, Sink},
         tls::{Pin, ServerTls},
     },
     Limits,
@@ -40,6 +40,13 @@ One line per request goes to stderr:
   REMOTE PEER METHOD PATH STATUS violations=N
 with PEER the client certificate's first DNS-ID. SIGINT or SIGTERM stops
 the server after the requests in flight are answered.
+
+--dedup[=N] acknowledges a message whose ID is among the last N kept
+(default 100000) with 204 without writing it again: senders that retry
+deliver at least once, and this drops the repeats. The window is in
+memory and filled at start from the last N lines of --out, so it holds
+across restarts; repeats older than N messages are written again. The
+count of repeats dropped is printed when the server stops.
 
 --insecure-plaintext serves plain HTTP/1.1 without TLS (for senders that
 cannot do TLS); it takes no --cert, --key, --client-ca, --allow-peer or --pin.
@@ -99,6 +106,10 @@ pub struct ServeArgs {
     /// The NDJSON file accepted messages are appended to.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Acknowledge repeats of the last N kept message IDs without writing
+    /// them again (N defaults to 100000).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "100000", require_equals = true)]
+    dedup: Option<usize>,
     /// Serve plain HTTP without TLS: no authentication, no secrecy.
     #[arg(long = "insecure-plaintext")]
     insecure_plaintext: bool,
@@ -135,41 +146,65 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
+    let dedup = match args.dedup {
+        Some(capacity) => {
+            let dedup = Arc::new(Dedup::new(sink.clone(), capacity));
+            match dedup.seed_from_ndjson(&args.out) {
+                Ok(seeded) => eprintln!(
+                    "idmefv2 serve: dropping repeats of the last {capacity} message IDs \
+                     ({seeded} read from {})",
+                    args.out.display()
+                ),
+                Err(e) => return fail(format!("--out {}: {e}", args.out.display())),
+            }
+            Some(dedup)
+        }
+        None => None,
+    };
+    let result = match &dedup {
+        Some(dedup) => runtime.block_on(run(&args, server, dedup.clone())),
+        None => runtime.block_on(run(&args, server, sink.clone())),
+    };
+    if let Err(reason) = result {
+        return fail(reason);
+    }
+    let stats = sink.stats();
+    let repeats = dedup.map_or_else(String::new, |d| {
+        format!(", {} repeats acknowledged and dropped", d.repeats())
+    });
+    eprintln!(
+        "idmefv2 serve: stopped; {} messages kept ({} syncs){repeats}",
+        stats.messages, stats.syncs
+    );
+    ExitCode::SUCCESS
+}
+
+/// Listens and serves into `sink` until a signal.
+async fn run<S: Sink>(args: &ServeArgs, server: Server, sink: S) -> Result<(), String> {
     let scheme = if args.insecure_plaintext {
         "http"
     } else {
         "https"
     };
-    let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| format!("--listen {}: {e}", args.listen))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
-        if args.insecure_plaintext {
-            eprintln!(
-                "idmefv2 serve: WARNING: plain HTTP without TLS: senders are not \
-                 authenticated and messages cross the network readable by anyone"
-            );
-        }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("--listen {}: {e}", args.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    if args.insecure_plaintext {
         eprintln!(
-            "idmefv2 serve: listening on {scheme}://{local}{}, appending to {}",
-            args.path,
-            args.out.display()
+            "idmefv2 serve: WARNING: plain HTTP without TLS: senders are not \
+             authenticated and messages cross the network readable by anyone"
         );
-        server
-            .run(listener, sink.clone())
-            .await
-            .map_err(|e| format!("stopping: {e}"))
-    });
-    if let Err(reason) = result {
-        return fail(reason);
     }
-    let stats = sink.stats();
     eprintln!(
-        "idmefv2 serve: stopped; {} messages kept ({} syncs)",
-        stats.messages, stats.syncs
+        "idmefv2 serve: listening on {scheme}://{local}{}, appending to {}",
+        args.path,
+        args.out.display()
     );
-    ExitCode::SUCCESS
+    server
+        .run(listener, sink)
+        .await
+        .map_err(|e| format!("stopping: {e}"))
 }
 
 fn server(args: &ServeArgs) -> Result<Server, String> {
