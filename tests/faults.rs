@@ -17,13 +17,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use idmefv2::http::{
-    server::{FileSink, Received, Server, Sink, SinkError},
-    tls::ServerTls,
-};
+use idmefv2::http::server::{FileSink, Received, Sink, SinkError};
 use support::{
     faults::{report, serve_on, wait_bounded, wait_for_lines, Scenario},
     free_port,
+    inproc::InProcess,
 };
 
 /// The longest any sender run may take here.
@@ -137,30 +135,8 @@ fn a_receiver_answering_503_for_a_while_gets_everything_once_it_recovers() {
         until: Instant::now() + Duration::from_secs(3),
         refused: AtomicU64::new(0),
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let pki = &case.pki;
-    let tls = ServerTls::from_pem(
-        &pki.read("server.pem"),
-        &pki.read("server.key"),
-        &pki.read("ca.pem"),
-    )
-    .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = runtime.spawn(
-        Server::new(tls)
-            .unwrap()
-            .serve(listener, sink.clone(), async {
-                let _ = stopped.await;
-            }),
-    );
+    let receiver = InProcess::start(&case.pki, sink.clone());
+    let port = receiver.port;
 
     let mut sender = case.sender(port, true);
     let code = wait_bounded(&mut sender, RUN_LIMIT);
@@ -176,8 +152,7 @@ fn a_receiver_answering_503_for_a_while_gets_everything_once_it_recovers() {
     // waves of 16 requests in 3 s, not a stream of retries.
     let refused = sink.refused.load(Ordering::Relaxed);
     assert!((1..=80).contains(&refused), "{refused} answers 503");
-    let _ = stop.send(());
-    runtime.block_on(serving).unwrap().unwrap();
+    receiver.stop();
     let counted = case.tally();
     report(
         "(c) receiver answering 503 for 3 s",

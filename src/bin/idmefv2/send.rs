@@ -70,13 +70,14 @@ connection, a timeout) pause all sending, from 250 ms doubling up to 30 s,
 with jitter, never less than the receiver's Retry-After, and sending goes
 on until every message is delivered or nothing was acknowledged for
 --give-up-after seconds; what is left stays in DIR for the next run. A
-TLS failure ends the run at once (the messages stay in DIR). Killed at any
-point, the next run resumes from the journal: with no FILE it only sends
-what DIR holds; given the same input again, it skips what the journal
-shows delivered (by message ID and SHA-256 of the bytes, for the last
-100,000 delivered). The journal is kept under --spool-max-bytes; when full,
-reading waits for deliveries to make room, and stops with an error when
-none can.
+TLS failure ends sending at once (the messages stay in DIR). Either way
+the input is still read to its end into DIR, so that nothing given to the
+sender is lost. Killed at any point, the next run resumes from the
+journal: with no FILE it only sends what DIR holds; given the same input
+again, it skips what the journal shows delivered (by message ID and
+SHA-256 of the bytes, for the last 100,000 delivered). The journal is kept
+under --spool-max-bytes; when full, reading waits for deliveries to make
+room, and stops with an error when none can.
 
 Exit status: 0 all accepted, 1 some refused (4xx), 2 a usage, TLS or
 connection failure, a 5xx that persisted, or (with --spool) messages left
@@ -404,7 +405,7 @@ fn send_spooled(
     let tally = Arc::new(Tally::default());
     let skipped = Arc::new(AtomicUsize::new(0));
     let origins: Origins = Arc::default();
-    // Set once delivery has ended: reading stops enqueuing.
+    // Set once delivery has ended: a full spool can no longer drain.
     let ended = Arc::new(AtomicBool::new(false));
 
     let enqueuer = (!args.paths.is_empty()).then(|| {
@@ -547,8 +548,10 @@ fn spawn_reader(
 }
 
 /// Writes what the reader gives to the journal, as many messages per sync
-/// as are waiting (up to [`ENQUEUE_BATCH`]), until the input ends or
-/// delivery does.
+/// as are waiting (up to [`ENQUEUE_BATCH`]), until the input ends. Input
+/// is read to its end even after delivery stopped, so that nothing handed
+/// to the sender is lost: it waits in the spool for the next run. Only a
+/// full spool with nothing left to deliver stops it.
 fn enqueue_items(
     outbox: &Outbox,
     incoming: &mpsc::Receiver<Item>,
@@ -558,10 +561,8 @@ fn enqueue_items(
     ended: &AtomicBool,
 ) {
     loop {
-        let first = match incoming.recv_timeout(Duration::from_millis(100)) {
-            Ok(item) => item,
-            Err(mpsc::RecvTimeoutError::Timeout) if !ended.load(Ordering::Relaxed) => continue,
-            Err(_) => return,
+        let Ok(first) = incoming.recv() else {
+            return;
         };
         let mut batch = vec![first];
         while batch.len() < ENQUEUE_BATCH {
@@ -590,21 +591,27 @@ fn enqueue_items(
                 }
             }
         }
-        let outcomes = loop {
-            if ended.load(Ordering::Relaxed) {
-                return;
+        // All in one sync; when they do not fit together, one by one.
+        let outcomes = match outbox.enqueue_all(&bodies) {
+            Ok(outcomes) => outcomes,
+            Err(OutboxError::Full { .. }) => {
+                let mut outcomes = Vec::with_capacity(bodies.len());
+                for body in &bodies {
+                    match enqueue_when_room(outbox, body, ended) {
+                        Ok(outcome) => outcomes.push(outcome),
+                        Err(e) => {
+                            tally.print(&format!("idmefv2 send: {e}\n"), true);
+                            tally.fatal.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                }
+                outcomes
             }
-            match outbox.enqueue_all(&bodies) {
-                Ok(outcomes) => break outcomes,
-                // Deliveries make room; wait for them while there are any.
-                Err(OutboxError::Full { .. }) if outbox.pending() > 0 => {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => {
-                    tally.print(&format!("idmefv2 send: {e}\n"), true);
-                    tally.fatal.store(true, Ordering::Relaxed);
-                    return;
-                }
+            Err(e) => {
+                tally.print(&format!("idmefv2 send: {e}\n"), true);
+                tally.fatal.store(true, Ordering::Relaxed);
+                return;
             }
         };
         let mut known = origins.lock().unwrap_or_else(|e| e.into_inner());
@@ -617,6 +624,25 @@ fn enqueue_items(
                     known.insert(other.key().clone(), place);
                 }
             }
+        }
+    }
+}
+
+/// Enqueues one message, waiting while the spool is full and deliveries
+/// may still make room.
+fn enqueue_when_room(
+    outbox: &Outbox,
+    body: &[u8],
+    ended: &AtomicBool,
+) -> Result<Enqueued, OutboxError> {
+    loop {
+        match outbox.enqueue(body) {
+            Err(OutboxError::Full { .. })
+                if outbox.pending() > 0 && !ended.load(Ordering::Relaxed) =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
         }
     }
 }
