@@ -98,12 +98,7 @@ fn load(
         }
         let (mut latencies, errors, elapsed, first_error) = outcomes.pop().expect("measured");
         latencies.sort();
-        let at = |q: f64| {
-            latencies
-                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or_default()
-        };
+        let at = |q: f64| support::quantile(&latencies, q);
         Cell {
             rate: latencies.len() as f64 / elapsed.as_secs_f64(),
             p50: at(0.50),

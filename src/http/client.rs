@@ -49,6 +49,9 @@ use super::{
 };
 use crate::{Message, Violation};
 
+/// How long a discovering client tries to connect to one target.
+const CONNECT_TIMEOUT_PER_TARGET: Duration = Duration::from_secs(5);
+
 /// The most of a refusal body read and kept.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -209,7 +212,13 @@ impl ClientBuilder {
         let mut http = HttpConnector::new_with_resolver(resolver);
         http.enforce_http(false);
         http.set_nodelay(true);
-        http.set_connect_timeout(Some(self.timeout));
+        // A discovering client moves on from a target it cannot reach:
+        // give up connecting well before the whole send's deadline.
+        let connect_timeout = match self.endpoint {
+            Endpoint::Url(_) => self.timeout,
+            Endpoint::Domain(_) => self.timeout.min(CONNECT_TIMEOUT_PER_TARGET),
+        };
+        http.set_connect_timeout(Some(connect_timeout));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_only();

@@ -5,9 +5,10 @@
 //!
 //! [`Client::discover`](super::client::Client::discover) builds a client on
 //! it: each send takes the targets in that order and moves on to the next
-//! when it cannot connect to one (nothing listening, no route, a reset
-//! before any answer). A target that failed is tried after the others for
-//! the next 30 seconds. The records are looked up again when their TTL
+//! when it cannot connect to one (nothing listening, no route, no
+//! connection within 5 seconds, a reset before any answer); a TLS failure
+//! or any answer ends the send. A target that could not be reached is
+//! tried after the others for the next 30 seconds. The records are looked up again when their TTL
 //! runs out (kept 5 s at least). Only the name built from the domain is
 //! queried: no search list is applied and, when it has no SRV record, no
 //! parent domain is tried (the draft says not to walk up the tree).

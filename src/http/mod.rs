@@ -18,6 +18,18 @@
 //! - [`client`] (feature `client`): the sending end — a
 //!   [`Client`](client::Client) whose errors say whether to send again, and
 //!   a blocking facade.
+//! - [`outbox`] (feature `client`): a journal on disk that keeps each
+//!   message from before it is sent until the receiver acknowledges it,
+//!   with retries, a dead-letter file, and recovery after a crash.
+//! - [`discovery`] (feature `client`): finding a domain's receivers by
+//!   DNS SRV records, for [`Client::discover`](client::Client::discover).
+//!
+//! The draft makes the 2xx the receiver's promise that the message is
+//! kept, and says nothing of what a sender does otherwise. Here, a sender
+//! with an [`Outbox`](outbox::Outbox) sends again until it gets that
+//! promise, so a message may arrive twice (at least once, never zero
+//! times); a receiver drops repeats by `ID` with
+//! [`Dedup`](server::Dedup).
 //!
 //! # The refusal body
 //!

@@ -1529,6 +1529,28 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_enqueuers_share_syncs_and_all_their_messages_are_kept() {
+        let dir = spool();
+        let (outbox, _) = Outbox::open(dir.path(), OutboxOptions::default()).unwrap();
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let outbox = outbox.clone();
+                scope.spawn(move || {
+                    for n in 0..50 {
+                        let queued = outbox.enqueue(&message(&format!("t{thread}-{n}"))).unwrap();
+                        assert!(matches!(queued, Enqueued::Queued(_)));
+                    }
+                });
+            }
+        });
+        assert_eq!(outbox.pending(), 400);
+        drop(outbox);
+        let (outbox, recovery) = Outbox::open(dir.path(), OutboxOptions::default()).unwrap();
+        assert!(recovery.torn_tail().is_none());
+        assert_eq!(outbox.pending(), 400);
+    }
+
+    #[test]
     fn a_second_outbox_on_the_same_folder_is_refused() {
         let dir = spool();
         let (_outbox, _) = Outbox::open(dir.path(), OutboxOptions::default()).unwrap();

@@ -1316,3 +1316,40 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_lines_are_read_backwards_across_chunks() {
+        let dir = tempfile::tempdir().expect("folder");
+        let path = dir.path().join("kept.ndjson");
+        let lines: Vec<String> = (0..3000)
+            .map(|n| format!("{{\"ID\":\"id-{n}\",\"pad\":\"{}\"}}", "x".repeat(n % 150)))
+            .collect();
+        fs_write(&path, &format!("{}\n", lines.join("\n")));
+        let last = last_lines(&path, 2500).unwrap();
+        assert_eq!(last.len(), 2500);
+        assert_eq!(last[0], lines[500].as_bytes());
+        assert_eq!(last[2499], lines[2999].as_bytes());
+        assert_eq!(last_lines(&path, 5000).unwrap().len(), 3000);
+        assert!(last_lines(&path, 0).unwrap().is_empty());
+
+        // A line cut short at the end (a crash) adds no ID; the rest do.
+        fs_write(
+            &path,
+            &format!("{}\n{{\"ID\":\"cut", lines[..10].join("\n")),
+        );
+        let dedup = Dedup::new((), 100);
+        assert_eq!(dedup.seed_from_ndjson(&path).unwrap(), 10);
+        assert_eq!(
+            dedup.seed_from_ndjson(dir.path().join("missing")).unwrap(),
+            0
+        );
+    }
+
+    fn fs_write(path: &Path, text: &str) {
+        std::fs::write(path, text).expect("write");
+    }
+}

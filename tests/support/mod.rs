@@ -6,6 +6,8 @@
 pub mod faults;
 #[cfg(feature = "server")]
 pub mod inproc;
+#[cfg(feature = "cli")]
+pub mod load;
 
 use std::{
     fs,
@@ -521,4 +523,11 @@ pub fn send_command(pki: &Pki) -> Command {
         .args(["--cert", &pki.arg("client.pem")])
         .args(["--key", &pki.arg("client.key")]);
     command
+}
+
+/// The `q` quantile (0 to 1) of sorted durations; zero when there are
+/// none.
+pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let index = ((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(index).copied().unwrap_or_default()
 }
