@@ -54,12 +54,23 @@ fn a_receiver_killed_twice_mid_run_loses_nothing_and_dedup_drops_the_repeats() {
     // The window is filled from the file at each start: what was kept
     // before a kill and sent again after it is not written twice.
     assert_eq!(counted.repeated, 0, "{counted:?}");
+    // A clean stop of the last receiver says how many repeats it dropped
+    // (those sent again after the second kill).
+    drop(server);
     let server_log = fs::read_to_string(case.out.with_extension("log")).unwrap();
     assert_eq!(
         server_log.matches("dropping repeats of the last").count(),
         3,
         "{server_log}"
     );
+    let dropped = server_log
+        .lines()
+        .find_map(|l| {
+            l.split(", ")
+                .find(|part| part.ends_with("repeats acknowledged and dropped"))
+        })
+        .unwrap_or_else(|| panic!("no stop line: {server_log}"));
+    eprintln!("          (after the second restart: {dropped})");
 }
 
 #[test]
