@@ -51,10 +51,12 @@
 //! | `X SEQ` | message `SEQ` was refused and moved to the dead-letter file |
 //! | `K ID DIGEST` | a message acknowledged before the last compaction |
 //!
-//! `DIGEST` is the SHA-256 of the message's bytes in lowercase hex, and is
-//! checked when the journal is read. `ID` is the message's top-level `ID`
-//! when it is a plain token (1 to 128 visible ASCII characters), `-`
-//! otherwise.
+//! `DIGEST` is the SHA-256 of the message's bytes in lowercase hex. `ID` is
+//! the message's top-level `ID` when it is a plain token (1 to 128 visible
+//! ASCII characters), `-` otherwise. Both are checked against the message
+//! when the journal is read; the short `D`, `X` and `K` records carry no
+//! check of their own beyond their shape and, for `D` and `X`, naming a
+//! pending message.
 //!
 //! A message's **key** is its `ID` together with its digest. A message
 //! whose key the journal already holds, pending or acknowledged, is not
@@ -1402,7 +1404,7 @@ fn record(data: &[u8], start: usize, replay: &mut Replay) -> Result<usize, Bad> 
     match fields.as_slice() {
         [b"P", seq, id, digest, length] => {
             let seq = number(seq, "the sequence number")?;
-            let mut key = key_from(id, digest)?;
+            let key = key_from(id, digest)?;
             let length = number(length, "the length")? as usize;
             let body_end = line_end.saturating_add(length);
             if body_end >= data.len() || body_end < line_end {
@@ -1429,10 +1431,15 @@ fn record(data: &[u8], start: usize, replay: &mut Replay) -> Result<usize, Bad> 
                     format!("message {seq} does not match its SHA-256 digest"),
                 ));
             }
+            if actual.id != key.id {
+                return Err(bad(
+                    end,
+                    format!("message {seq}: the record's ID is not the message's"),
+                ));
+            }
             if replay.pending.contains_key(&seq) || seq < replay.next_seq {
                 return Err(bad(end, format!("message number {seq} comes twice")));
             }
-            key.id = actual.id;
             replay.next_seq = seq + 1;
             replay.pending.insert(
                 seq,
@@ -1600,6 +1607,24 @@ mod tests {
             assert_eq!(fs::metadata(&path).unwrap().len(), torn.offset);
             let expected = if end < whole.len() - 4 { 2 } else { 3 };
             assert_eq!(outbox.pending(), expected, "cut at {end}: {torn}");
+        }
+    }
+
+    #[test]
+    fn any_changed_byte_is_read_without_panic_and_placed_in_the_file() {
+        let dir = spool();
+        let whole = journal_with_three(dir.path());
+        for at in HEADER.len()..whole.len() {
+            for value in [b'0', b' ', b'\n', b'P', 0xff] {
+                let mut changed = whole.clone();
+                changed[at] = value;
+                let (replayed, bad) = replay(&changed);
+                assert!(replayed.length as usize <= changed.len());
+                if let Some(bad) = bad {
+                    assert!(bad.offset <= at, "{at}: {}", bad.reason);
+                    assert!(bad.end <= changed.len());
+                }
+            }
         }
     }
 
