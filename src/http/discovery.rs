@@ -18,7 +18,12 @@
 //! answers for both. The receiver's certificate is then checked against
 //! the **target's** name (its DNS-ID), as if the URL had been
 //! `https://TARGET:PORT/`, or it may instead carry the SRV-ID
-//! `_idmef.<domain>` (RFC 4985) of the domain that was looked up.
+//! `_idmef.<domain>` (RFC 4985) of the domain that was looked up. The
+//! target's name comes from a DNS answer that nothing here authenticates
+//! (no DNSSEC validation), so a DNS-ID match only proves the receiver is
+//! the host DNS pointed to; an SRV-ID ties the certificate to the domain
+//! the sender asked for, and is the stronger check where the CA issues
+//! them.
 
 use std::{
     collections::HashMap,
