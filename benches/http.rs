@@ -98,12 +98,7 @@ fn load(
         }
         let (mut latencies, errors, elapsed, first_error) = outcomes.pop().expect("measured");
         latencies.sort();
-        let at = |q: f64| {
-            latencies
-                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or_default()
-        };
+        let at = |q: f64| support::quantile(&latencies, q);
         Cell {
             rate: latencies.len() as f64 / elapsed.as_secs_f64(),
             p50: at(0.50),
@@ -187,15 +182,7 @@ fn main() {
     let out = work.path().join("ours.ndjson");
     let log = std::fs::File::create(work.path().join("serve.log")).expect("log file");
     let ours = Guard::new(
-        Command::new(env!("CARGO_BIN_EXE_idmefv2"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{ours_port}")])
-            .args([
-                "--cert",
-                &pki.arg("server.pem"),
-                "--key",
-                &pki.arg("server.key"),
-            ])
-            .args(["--client-ca", &pki.arg("ca.pem")])
+        support::serve_command(&pki, ours_port)
             .arg("--out")
             .arg(&out)
             .stderr(Stdio::from(log))

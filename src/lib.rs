@@ -66,7 +66,8 @@
 //!   convert, upgrade, serve, send, publish, consume). Off by default.
 //!   Turns on `preserve_order`, `client`, `server` and `nats`.
 //! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
-//!   with the ring provider). Off by default.
+//!   with the ring provider), with the durable [`http::outbox`] and DNS SRV
+//!   [`http::discovery`] (hickory-resolver). Off by default.
 //! - `server`: [`http::server`], the HTTPS receiver: axum extractor, sinks,
 //!   a ready server (tokio, hyper, axum, rustls with the ring provider).
 //!   Off by default.

@@ -252,14 +252,8 @@ mod cli {
 
     fn send(pki: &Pki, url: &str, extra: &[&str], input: &[u8]) -> Output {
         support::run_bounded(
-            Command::new(env!("CARGO_BIN_EXE_idmefv2"))
-                .args(["send", "--url", url])
-                .args([
-                    "--cert",
-                    &pki.arg("client.pem"),
-                    "--key",
-                    &pki.arg("client.key"),
-                ])
+            support::send_command(pki)
+                .args(["--url", url])
                 .args(["--ca", &pki.arg("ca.pem")])
                 .args(extra),
             Some(input),
@@ -363,15 +357,9 @@ mod cli {
             "fixtures/invalid/pattern-id-not-uuid.json",
         ];
         let out = support::run_bounded(
-            Command::new(env!("CARGO_BIN_EXE_idmefv2"))
+            support::send_command(&pki)
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .args(["send", "--url", &format!("https://localhost:{port}/")])
-                .args([
-                    "--cert",
-                    &pki.arg("client.pem"),
-                    "--key",
-                    &pki.arg("client.key"),
-                ])
+                .args(["--url", &format!("https://localhost:{port}/")])
                 .args(["--pin", &pki.fingerprint("server")])
                 .args(files),
             None,

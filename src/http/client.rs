@@ -32,7 +32,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, net::SocketAddr, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http::{header, StatusCode, Uri};
@@ -43,8 +43,14 @@ use hyper_util::{
     rt::{TokioExecutor, TokioTimer},
 };
 
-use super::tls::{self, ConfigError, Pin, ServerVerifier};
+use super::{
+    discovery::{Discovery, HostResolver},
+    tls::{self, ConfigError, Pin, ServerVerifier},
+};
 use crate::{Message, Violation};
+
+/// How long a discovering client tries to connect to one target.
+const CONNECT_TIMEOUT_PER_TARGET: Duration = Duration::from_secs(5);
 
 /// The most of a refusal body read and kept.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -57,11 +63,19 @@ enum Versions {
     Http2,
 }
 
-/// Sets up a [`Client`]: the receiver's URL, the client's identity, and
-/// what to trust the receiver by.
+/// Where the receiver is: a URL, or a domain whose SRV records say.
+#[derive(Clone, Debug)]
+enum Endpoint {
+    Url(String),
+    Domain(String),
+}
+
+/// Sets up a [`Client`]: the receiver's URL (or domain), the client's
+/// identity, and what to trust the receiver by.
 #[derive(Clone)]
 pub struct ClientBuilder {
-    url: String,
+    endpoint: Endpoint,
+    dns_server: Option<SocketAddr>,
     identity: Option<(Vec<u8>, Vec<u8>)>,
     ca: Vec<u8>,
     pins: Vec<Pin>,
@@ -72,7 +86,7 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
             .field("identity", &self.identity.is_some())
             .field("pins", &self.pins)
             .field("timeout", &self.timeout)
@@ -116,6 +130,16 @@ impl ClientBuilder {
         self
     }
 
+    /// The nameserver that answers the SRV query and the target hosts'
+    /// addresses, for a client made by [`Client::discover`] (by default
+    /// the system's, from `/etc/resolv.conf`). With it, `/etc/hosts` is not
+    /// read either: that server alone answers.
+    #[must_use]
+    pub fn dns_server(mut self, address: SocketAddr) -> Self {
+        self.dns_server = Some(address);
+        self
+    }
+
     /// Offers HTTP/1.1 only (by default HTTP/2 is offered too and used
     /// when the receiver picks it).
     #[must_use]
@@ -131,21 +155,43 @@ impl ClientBuilder {
         self
     }
 
-    /// The client, once the URL and the TLS set-up check out.
+    /// The client, once the URL (or domain) and the TLS set-up check out.
+    /// A discovering client looks its domain up at its first send, not
+    /// here.
     pub fn build(self) -> Result<Client, ConfigError> {
-        let uri: Uri = self
-            .url
-            .parse()
-            .map_err(|e| ConfigError::new(format!("URL {:?}: {e}", self.url)))?;
-        if uri.scheme_str() != Some("https") {
-            return Err(ConfigError::new(format!(
-                "URL {:?}: IDMEFv2 is sent over https only",
-                self.url
-            )));
-        }
-        if uri.host().is_none_or(str::is_empty) {
-            return Err(ConfigError::new(format!("URL {:?}: no host", self.url)));
-        }
+        let (target, resolver, srv_id) = match &self.endpoint {
+            Endpoint::Url(url) => {
+                if self.dns_server.is_some() {
+                    return Err(ConfigError::new(
+                        "a DNS server is for a client that discovers its receiver by domain",
+                    ));
+                }
+                let uri: Uri = url
+                    .parse()
+                    .map_err(|e| ConfigError::new(format!("URL {url:?}: {e}")))?;
+                if uri.scheme_str() != Some("https") {
+                    return Err(ConfigError::new(format!(
+                        "URL {url:?}: IDMEFv2 is sent over https only"
+                    )));
+                }
+                if uri.host().is_none_or(str::is_empty) {
+                    return Err(ConfigError::new(format!("URL {url:?}: no host")));
+                }
+                let resolver = HostResolver::System(
+                    hyper_util::client::legacy::connect::dns::GaiResolver::new(),
+                );
+                (Target::Url(uri), resolver, None)
+            }
+            Endpoint::Domain(domain) => {
+                let discovery = Arc::new(Discovery::new(domain, self.dns_server)?);
+                let srv_id = format!("_idmef.{}", discovery.domain());
+                (
+                    Target::Srv(discovery.clone()),
+                    HostResolver::Dns(discovery),
+                    Some(srv_id),
+                )
+            }
+        };
         let roots = if self.ca.is_empty() {
             None
         } else {
@@ -158,12 +204,21 @@ impl ClientBuilder {
             )),
             None => None,
         };
-        let config = tls::client_config(identity, ServerVerifier::new(roots, self.pins.clone())?)?;
+        let config = tls::client_config(
+            identity,
+            ServerVerifier::new(roots, self.pins.clone())?.srv_id(srv_id),
+        )?;
 
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(resolver);
         http.enforce_http(false);
         http.set_nodelay(true);
-        http.set_connect_timeout(Some(self.timeout));
+        // A discovering client moves on from a target it cannot reach:
+        // give up connecting well before the whole send's deadline.
+        let connect_timeout = match self.endpoint {
+            Endpoint::Url(_) => self.timeout,
+            Endpoint::Domain(_) => self.timeout.min(CONNECT_TIMEOUT_PER_TARGET),
+        };
+        http.set_connect_timeout(Some(connect_timeout));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_only();
@@ -180,7 +235,7 @@ impl ClientBuilder {
             .http2_only(self.versions == Versions::Http2);
         Ok(Client {
             inner: Arc::new(Inner {
-                uri,
+                target,
                 http: builder.build(connector),
                 timeout: self.timeout,
             }),
@@ -193,9 +248,15 @@ impl ClientBuilder {
     }
 }
 
+/// Where requests go.
+enum Target {
+    Url(Uri),
+    Srv(Arc<Discovery>),
+}
+
 struct Inner {
-    uri: Uri,
-    http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    target: Target,
+    http: HyperClient<HttpsConnector<HttpConnector<HostResolver>>, Full<Bytes>>,
     timeout: Duration,
 }
 
@@ -207,9 +268,12 @@ pub struct Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("url", &self.inner.uri)
-            .finish()
+        let mut debug = f.debug_struct("Client");
+        match &self.inner.target {
+            Target::Url(uri) => debug.field("url", uri),
+            Target::Srv(discovery) => debug.field("domain", &discovery.domain()),
+        };
+        debug.finish()
     }
 }
 
@@ -217,8 +281,21 @@ impl Client {
     /// Starts setting up a client for the receiver at `url` (`https://`
     /// only).
     pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        Client::with_endpoint(Endpoint::Url(url.into()))
+    }
+
+    /// Starts setting up a client for the receivers that `domain`
+    /// publishes in DNS (`_idmef._tcp.DOMAIN` SRV records), at path `/`;
+    /// see [`discovery`](super::discovery) for the order in which they are
+    /// tried and the name their certificates must carry.
+    pub fn discover(domain: impl Into<String>) -> ClientBuilder {
+        Client::with_endpoint(Endpoint::Domain(domain.into()))
+    }
+
+    fn with_endpoint(endpoint: Endpoint) -> ClientBuilder {
         ClientBuilder {
-            url: url.into(),
+            endpoint,
+            dns_server: None,
             identity: None,
             ca: Vec::new(),
             pins: Vec::new(),
@@ -235,15 +312,51 @@ impl Client {
     /// Sends one encoded message as it is, with `content_type`: for
     /// messages of any draft (older senders' `2.D.V04`, say) or of another
     /// codec. Nothing is checked here; the receiver judges.
+    ///
+    /// A discovering client tries the domain's targets in turn while it
+    /// cannot connect; the error is then the last target's.
     pub async fn send_bytes(
         &self,
         body: impl Into<Bytes>,
         content_type: &str,
     ) -> Result<(), SendError> {
-        let request = http::Request::post(self.inner.uri.clone())
+        let body = body.into();
+        let discovery = match &self.inner.target {
+            Target::Url(uri) => return self.exchange(uri.clone(), body, content_type).await,
+            Target::Srv(discovery) => discovery,
+        };
+        let mut last = None;
+        for target in discovery.targets().await? {
+            let uri: Uri = match format!("https://{}:{}/", target.host, target.port).parse() {
+                Ok(uri) => uri,
+                Err(e) => {
+                    last = Some(SendError::Discovery {
+                        domain: discovery.domain().to_string(),
+                        reason: format!("target {target} is not a usable host name: {e}"),
+                    });
+                    continue;
+                }
+            };
+            match self.exchange(uri, body.clone(), content_type).await {
+                Err(e @ SendError::Connection { .. }) => {
+                    discovery.mark_down(&target);
+                    last = Some(e);
+                }
+                outcome => return outcome,
+            }
+        }
+        Err(last.unwrap_or_else(|| SendError::Discovery {
+            domain: discovery.domain().to_string(),
+            reason: "no target to try".into(),
+        }))
+    }
+
+    /// One request to `uri`.
+    async fn exchange(&self, uri: Uri, body: Bytes, content_type: &str) -> Result<(), SendError> {
+        let request = http::Request::post(uri)
             .header(header::CONTENT_TYPE, content_type)
             .header(header::ACCEPT, "application/json")
-            .body(Full::new(body.into()))
+            .body(Full::new(body))
             .map_err(|e| SendError::Connection {
                 reason: format!("cannot make the request: {e}"),
             })?;
@@ -399,6 +512,14 @@ pub enum SendError {
         /// The timeout in force.
         after: Duration,
     },
+    /// A discovering client found no receiver to try: no SRV record, a
+    /// failed DNS lookup, or a domain that says it has none.
+    Discovery {
+        /// The domain looked up.
+        domain: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl SendError {
@@ -481,6 +602,9 @@ impl fmt::Display for SendError {
             SendError::Connection { reason } => write!(f, "connection failed: {reason}"),
             SendError::Timeout { after } => {
                 write!(f, "no answer within {} s", after.as_secs_f64())
+            }
+            SendError::Discovery { domain, reason } => {
+                write!(f, "no receiver found for {domain}: {reason}")
             }
         }
     }

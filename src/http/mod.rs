@@ -18,6 +18,18 @@
 //! - [`client`] (feature `client`): the sending end — a
 //!   [`Client`](client::Client) whose errors say whether to send again, and
 //!   a blocking facade.
+//! - [`outbox`] (feature `client`): a journal on disk that keeps each
+//!   message from before it is sent until the receiver acknowledges it,
+//!   with retries, a dead-letter file, and recovery after a crash.
+//! - [`discovery`] (feature `client`): finding a domain's receivers by
+//!   DNS SRV records, for [`Client::discover`](client::Client::discover).
+//!
+//! The draft makes the 2xx the receiver's promise that the message is
+//! kept, and says nothing of what a sender does otherwise. Here, a sender
+//! with an [`Outbox`](outbox::Outbox) sends again until it gets that
+//! promise, so a message may arrive twice (at least once, never zero
+//! times); a receiver drops repeats by `ID` with
+//! [`Dedup`](server::Dedup).
 //!
 //! # The refusal body
 //!
@@ -35,6 +47,12 @@
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod discovery;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod outbox;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
@@ -99,6 +117,32 @@ pub(crate) fn parse_violations(body: &[u8]) -> Option<Vec<Violation>> {
             })
             .collect(),
     )
+}
+
+/// The top-level `ID` of a JSON message, read without decoding the rest
+/// into a model (any draft, valid or not); `None` when the body is not a
+/// JSON object or has no text `ID`.
+#[cfg(any(feature = "client", feature = "server"))]
+pub(crate) fn message_id(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct OnlyId {
+        #[serde(rename = "ID")]
+        id: Option<String>,
+    }
+    serde_json::from_slice::<OnlyId>(body).ok()?.id
+}
+
+/// A random number in `0..bound` (`bound` at least 1), for retry jitter
+/// and SRV weights: std's randomly keyed SipHash over a counter. Not for
+/// secrets.
+#[cfg(feature = "client")]
+pub(crate) fn random_below(bound: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.finish() % bound.max(1)
 }
 
 /// `type/subtype` of a media type, lowercased, without parameters.
@@ -200,6 +244,18 @@ fn parse_quality(text: &str) -> Option<u16> {
 #[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_ids_are_read_from_any_json_object() {
+        assert_eq!(
+            message_id(br#"{"Version":"2.D.V04","ID":"abc","x":[1,{"ID":"inner"}]}"#).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(message_id(br#"{"Version":"2.D.V08"}"#), None);
+        assert_eq!(message_id(br#"{"ID":7}"#), None);
+        assert_eq!(message_id(b"not json"), None);
+        assert_eq!(message_id(br#"{"ID":"a","ID":"b"}"#), None);
+    }
 
     #[test]
     fn accept_is_negotiated_with_ranges_and_qualities() {

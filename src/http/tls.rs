@@ -220,10 +220,35 @@ pub(crate) fn roots(pem: &[u8], what: &str) -> Result<Arc<RootCertStore>, Config
 /// which leaves out malformed wildcards such as `a*.example`; the draft
 /// wants any `*` refused, so the extension is read here.
 pub(crate) fn dns_ids(certificate_der: &[u8]) -> Option<Vec<String>> {
+    Some(subject_alt_names(certificate_der)?.dns_ids)
+}
+
+/// The names of a certificate that identify its holder.
+#[derive(Default)]
+struct AltNames {
+    /// `dNSName` entries.
+    dns_ids: Vec<String>,
+    /// `otherName` entries of type `id-on-dnsSRV` (RFC 4985), such as
+    /// `_idmef.example.net`.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    srv_ids: Vec<String>,
+}
+
+/// The OID of `id-on-dnsSRV`, 1.3.6.1.5.5.7.8.7.
+const ID_ON_DNS_SRV: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x08, 0x07];
+
+/// The SRV-IDs (RFC 4985) of a DER certificate, or `None` when the
+/// encoding cannot be read that far.
+#[cfg(feature = "client")]
+pub(crate) fn srv_ids(certificate_der: &[u8]) -> Option<Vec<String>> {
+    Some(subject_alt_names(certificate_der)?.srv_ids)
+}
+
+fn subject_alt_names(certificate_der: &[u8]) -> Option<AltNames> {
     // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { ... } ... }
     let (_, certificate, _) = der::expect(certificate_der, der::SEQUENCE)?;
     let (_, mut tbs, _) = der::expect(certificate, der::SEQUENCE)?;
-    let mut names = Vec::new();
+    let mut names = AltNames::default();
     while !tbs.is_empty() {
         let (tag, content, rest) = der::read(tbs)?;
         tbs = rest;
@@ -248,9 +273,20 @@ pub(crate) fn dns_ids(certificate_der: &[u8]) -> Option<Vec<String>> {
             while !general_names.is_empty() {
                 let (tag, name, rest) = der::read(general_names)?;
                 general_names = rest;
-                // dNSName [2] IMPLICIT IA5String
-                if tag == 0x82 {
-                    names.push(String::from_utf8(name.to_vec()).ok()?);
+                match tag {
+                    // dNSName [2] IMPLICIT IA5String
+                    0x82 => names.dns_ids.push(String::from_utf8(name.to_vec()).ok()?),
+                    // otherName [0] IMPLICIT SEQUENCE { type-id OID,
+                    // value [0] EXPLICIT ANY }; for SRV-IDs an IA5String.
+                    0xa0 => {
+                        let (_, oid, value) = der::expect(name, der::OID)?;
+                        if oid == ID_ON_DNS_SRV {
+                            let (_, explicit, _) = der::expect(value, 0xa0)?;
+                            let (_, text, _) = der::expect(explicit, der::IA5_STRING)?;
+                            names.srv_ids.push(String::from_utf8(text.to_vec()).ok()?);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
@@ -263,6 +299,7 @@ mod der {
     pub const BOOLEAN: u8 = 0x01;
     pub const OCTET_STRING: u8 = 0x04;
     pub const OID: u8 = 0x06;
+    pub const IA5_STRING: u8 = 0x16;
     pub const SEQUENCE: u8 = 0x30;
 
     /// One tag-length-value: (tag, content, what follows). Single-byte tags
@@ -449,8 +486,12 @@ impl ClientCertVerifier for ClientVerifier {
 #[derive(Debug)]
 pub(crate) struct ServerVerifier {
     webpki: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    roots: Option<Arc<RootCertStore>>,
     pins: Vec<Pin>,
     algorithms: WebPkiSupportedAlgorithms,
+    /// The SRV-ID accepted in place of the host's DNS-ID, for a client
+    /// that found the host by SRV lookup.
+    srv_id: Option<String>,
 }
 
 #[cfg(feature = "client")]
@@ -466,20 +507,51 @@ impl ServerVerifier {
                 "no trust for the server: give a CA certificate or a pinned server certificate",
             ));
         }
-        let webpki = match roots {
+        let webpki = match &roots {
             Some(roots) => Some(
-                rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
-                    .build()
-                    .map_err(|e| ConfigError::new(format!("CA: {e}")))?,
+                rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    roots.clone(),
+                    provider(),
+                )
+                .build()
+                .map_err(|e| ConfigError::new(format!("CA: {e}")))?,
             ),
             None => None,
         };
         Ok(ServerVerifier {
             webpki,
+            roots,
             pins,
             algorithms: provider().signature_verification_algorithms,
+            srv_id: None,
         })
     }
+
+    /// Accepts a certificate carrying this SRV-ID (`_idmef.example.net`)
+    /// when it does not name the host.
+    pub(crate) fn srv_id(mut self, srv_id: Option<String>) -> Self {
+        self.srv_id = srv_id;
+        self
+    }
+
+    /// Whether the certificate carries the SRV-ID this verifier accepts.
+    fn has_srv_id(&self, end_entity: &CertificateDer<'_>) -> bool {
+        let Some(wanted) = &self.srv_id else {
+            return false;
+        };
+        srv_ids(end_entity).is_some_and(|ids| ids.iter().any(|id| id.eq_ignore_ascii_case(wanted)))
+    }
+}
+
+/// Whether a verification error is only about the name.
+#[cfg(feature = "client")]
+fn wrong_name(error: &rustls::Error) -> bool {
+    matches!(
+        error,
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+        )
+    )
 }
 
 #[cfg(feature = "client")]
@@ -492,26 +564,45 @@ impl ServerCertVerifier for ServerVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match &self.webpki {
-            Some(webpki) => {
-                webpki.verify_server_cert(
+        match (&self.webpki, &self.roots) {
+            (Some(webpki), Some(roots)) => {
+                let verified = webpki.verify_server_cert(
                     end_entity,
                     intermediates,
                     server_name,
                     ocsp_response,
                     now,
-                )?;
+                );
+                match verified {
+                    Ok(_) => {}
+                    // Not the host's name, but maybe the SRV-ID: the path
+                    // must still validate.
+                    Err(e) if wrong_name(&e) && self.has_srv_id(end_entity) => {
+                        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+                        rustls::client::verify_server_cert_signed_by_trust_anchor(
+                            &parsed,
+                            roots,
+                            intermediates,
+                            now,
+                            self.algorithms.all,
+                        )?;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             // Pinned only: the exact certificate is trusted, and it must
             // still name the host.
-            None => {
+            _ => {
                 let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| {
                     rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
                 })?;
-                cert.verify_is_valid_for_subject_name(server_name)
-                    .map_err(|_| {
-                        rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
-                    })?;
+                if cert.verify_is_valid_for_subject_name(server_name).is_err()
+                    && !self.has_srv_id(end_entity)
+                {
+                    return Err(rustls::Error::InvalidCertificate(
+                        CertificateError::NotValidForName,
+                    ));
+                }
             }
         }
         check_peer(end_entity, &self.pins)?;

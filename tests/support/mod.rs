@@ -3,6 +3,12 @@
 //! on the spot, curl and nginx; the NATS servers are in [`nats`].
 #![allow(dead_code)]
 
+#[cfg(feature = "cli")]
+pub mod faults;
+#[cfg(feature = "server")]
+pub mod inproc;
+#[cfg(feature = "cli")]
+pub mod load;
 pub mod nats;
 
 use std::{
@@ -38,6 +44,7 @@ use rcgen::{
 /// Each `NAME` has `NAME.pem` (certificate) and `NAME.key` (private key).
 pub struct Pki {
     pub dir: tempfile::TempDir,
+    ca: Option<Issuer>,
 }
 
 struct Issuer {
@@ -50,7 +57,7 @@ impl Pki {
     /// a tmpfs `/tmp`), so that the file sink's syncs are real.
     pub fn new() -> Pki {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temporary folder");
-        let pki = Pki { dir };
+        let mut pki = Pki { dir, ca: None };
         let ca = pki.ca("ca", "IDMEFv2 test CA");
         let other = pki.ca("other-ca", "Untrusted test CA");
         let server = ExtendedKeyUsagePurpose::ServerAuth;
@@ -88,6 +95,7 @@ impl Pki {
         );
         pki.leaf("cn-server", &ca, &[], Some("localhost"), server);
         pki.leaf("cn-client", &ca, &[], Some("sensor.test"), client);
+        pki.ca = Some(ca);
         pki
     }
 
@@ -131,6 +139,48 @@ impl Pki {
         params.distinguished_name = dn;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![usage];
+        let cert = params
+            .signed_by(&key, &issuer.cert, &issuer.key)
+            .expect("leaf certificate");
+        self.write(name, &cert, &key);
+    }
+
+    /// One more server certificate from the test CA, `NAME.pem` and
+    /// `NAME.key`, naming `dns_ids` (DNS-IDs) and `srv_ids` (RFC 4985
+    /// SRV-IDs such as `_idmef.example.test`, written by hand since rcgen
+    /// only makes UTF8String other names).
+    pub fn server_leaf(&self, name: &str, dns_ids: &[&str], srv_ids: &[&str]) {
+        fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+            let mut out = vec![tag];
+            let length = content.len();
+            if length < 0x80 {
+                out.push(length as u8);
+            } else {
+                out.extend([0x82, (length >> 8) as u8, length as u8]);
+            }
+            out.extend_from_slice(content);
+            out
+        }
+        let issuer = self.ca.as_ref().expect("the test CA");
+        let mut names = Vec::new();
+        for dns in dns_ids {
+            names.extend(tlv(0x82, dns.as_bytes()));
+        }
+        for srv in srv_ids {
+            // otherName [0] { id-on-dnsSRV, [0] EXPLICIT IA5String }
+            let oid = tlv(0x06, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x08, 0x07]);
+            let value = tlv(0xa0, &tlv(0x16, srv.as_bytes()));
+            names.extend(tlv(0xa0, &[oid, value].concat()));
+        }
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name = DistinguishedName::new();
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+            &[2, 5, 29, 17],
+            tlv(0x30, &names),
+        )];
         let cert = params
             .signed_by(&key, &issuer.cert, &issuer.key)
             .expect("leaf certificate");
@@ -323,7 +373,7 @@ pub fn require(programs: &[&str]) -> bool {
     let missing: Vec<&str> = programs
         .iter()
         .copied()
-        .filter(|p| !(have(p) || (*p == "nginx" && Path::new("/usr/sbin/nginx").exists())))
+        .filter(|p| !(have(p) || Path::new("/usr/sbin").join(p).exists()))
         .collect();
     if missing.is_empty() {
         return true;
@@ -532,15 +582,7 @@ pub fn nginx_tls(pki: &Pki, server: &str) -> String {
 #[cfg(feature = "cli")]
 pub fn serve_cli(pki: &Pki, extra: &[&str], log: bool) -> (Guard, u16) {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--cert",
-            &pki.arg("server.pem"),
-            "--key",
-            &pki.arg("server.key"),
-        ])
-        .args(["--client-ca", &pki.arg("ca.pem")])
+    let child = serve_command(pki, port)
         .args(extra)
         .stderr(if log { Stdio::piped() } else { Stdio::null() })
         .spawn()
@@ -565,4 +607,42 @@ pub fn read_lossy(path: &Path) -> String {
     std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
+}
+
+/// `idmefv2 serve` on 127.0.0.1:`port` with the test server certificate,
+/// key and client CA, not started.
+#[cfg(feature = "cli")]
+pub fn serve_command(pki: &Pki, port: u16) -> Command {
+    serve_command_as(pki, port, "server")
+}
+
+/// [`serve_command`] presenting the certificate `NAME.pem`.
+#[cfg(feature = "cli")]
+pub fn serve_command_as(pki: &Pki, port: u16, name: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idmefv2"));
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--cert", &pki.arg(&format!("{name}.pem"))])
+        .args(["--key", &pki.arg(&format!("{name}.key"))])
+        .args(["--client-ca", &pki.arg("ca.pem")]);
+    command
+}
+
+/// `idmefv2 send` presenting the test client certificate, not started;
+/// the receiver and its trust are up to the caller.
+#[cfg(feature = "cli")]
+pub fn send_command(pki: &Pki) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idmefv2"));
+    command
+        .arg("send")
+        .args(["--cert", &pki.arg("client.pem")])
+        .args(["--key", &pki.arg("client.key")]);
+    command
+}
+
+/// The `q` quantile (0 to 1) of sorted durations; zero when there are
+/// none.
+pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let index = ((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(index).copied().unwrap_or_default()
 }

@@ -14,7 +14,7 @@ use std::{
 use clap::Args;
 use idmefv2::{
     http::{
-        server::{Event, FileSink, ReceiveOptions, Server, Sink},
+        server::{Dedup, Event, FileSink, ReceiveOptions, Server, Sink},
         tls::{Pin, ServerTls},
     },
     nats::{Endpoint, StreamSink},
@@ -53,6 +53,13 @@ One line per request goes to stderr:
   REMOTE PEER METHOD PATH STATUS violations=N
 with PEER the client certificate's first DNS-ID. SIGINT or SIGTERM stops
 the server after the requests in flight are answered.
+
+--dedup[=N] acknowledges a message whose ID is among the last N kept
+(default 100000) with 204 without writing it again: senders that retry
+deliver at least once, and this drops the repeats. The window is in
+memory and filled at start from the last N lines of --out, so it holds
+across restarts; repeats older than N messages are written again. The
+count of repeats dropped is printed when the server stops.
 
 --insecure-plaintext serves plain HTTP/1.1 without TLS (for senders that
 cannot do TLS); it takes no --cert, --key, --client-ca, --allow-peer or --pin.
@@ -133,6 +140,11 @@ pub struct ServeArgs {
     /// checked on an existing one.
     #[arg(long, value_name = "N", requires = "forward", value_parser = clap::value_parser!(u8).range(1..=5))]
     replicas: Option<u8>,
+    /// Acknowledge repeats of the last N kept message IDs without writing
+    /// them again (N defaults to 100000); the window is filled from --out
+    /// at start. (Under --forward the stream's duplicate window does this.)
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "100000", require_equals = true, conflicts_with = "forward")]
+    dedup: Option<usize>,
     /// Serve plain HTTP without TLS: no authentication, no secrecy.
     #[arg(long = "insecure-plaintext")]
     insecure_plaintext: bool,
@@ -171,10 +183,28 @@ pub fn serve(args: ServeArgs) -> ExitCode {
                 let sink = Arc::new(
                     FileSink::open(out).map_err(|e| format!("--out {}: {e}", out.display()))?,
                 );
-                run(&args, server, sink.clone(), &out.display().to_string()).await?;
+                let target = out.display().to_string();
+                let repeats = match args.dedup {
+                    Some(capacity) => {
+                        let dedup = Arc::new(Dedup::new(sink.clone(), capacity));
+                        let seeded = dedup
+                            .seed_from_ndjson(out)
+                            .map_err(|e| format!("--out {}: {e}", out.display()))?;
+                        eprintln!(
+                            "idmefv2 serve: dropping repeats of the last {capacity} message \
+                             IDs ({seeded} read from {target})"
+                        );
+                        run(&args, server, dedup.clone(), &target).await?;
+                        format!(", {} repeats acknowledged and dropped", dedup.repeats())
+                    }
+                    None => {
+                        run(&args, server, sink.clone(), &target).await?;
+                        String::new()
+                    }
+                };
                 let stats = sink.stats();
                 Ok(format!(
-                    "{} messages kept ({} syncs)",
+                    "{} messages kept ({} syncs){repeats}",
                     stats.messages, stats.syncs
                 ))
             }
