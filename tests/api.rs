@@ -98,7 +98,7 @@ fn enums_use_the_spec_strings() {
     );
     assert_eq!(
         "Availability.DDoS".parse::<Category>().unwrap(),
-        Category::AvailabilityDDoS
+        Category::AvailabilityDdos
     );
     assert!("availability.ddos".parse::<Category>().is_err());
     assert_eq!(AnalyzerCategory::ALL.len(), 79);
@@ -484,4 +484,77 @@ fn violation_kinds_keep_their_text() {
     for rule in Rule::ALL {
         assert!(rule.as_str().contains('-') || rule.as_str() == "ext-value");
     }
+}
+
+/// One casing rule for every generated value name: each word of the value
+/// is capitalised with the rest in lower case, so acronyms are one word and
+/// no name has two capitals in a row.
+#[test]
+fn value_names_follow_one_casing_rule() {
+    use idmefv2::types::*;
+    fn names<T: std::fmt::Debug>(all: &[T]) -> Vec<String> {
+        all.iter().map(|v| format!("{v:?}")).collect()
+    }
+    let all: Vec<String> = [
+        names(&AnalyzerCategory::ALL),
+        names(&AnalyzerData::ALL),
+        names(&AnalyzerMethod::ALL),
+        names(&Category::ALL),
+        names(&Cause::ALL),
+        names(&EntitySector::ALL),
+        names(&IncidentType::ALL),
+        names(&Priority::ALL),
+        names(&SourceCategory::ALL),
+        names(&Status::ALL),
+        names(&TargetCategory::ALL),
+    ]
+    .concat();
+    assert!(all.len() > 600, "{}", all.len());
+    for name in &all {
+        let capitals_in_a_row = name
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase());
+        assert!(!capitals_in_a_row, "{name}");
+    }
+    for (value, name) in [
+        (Category::AvailabilityDdos.as_str(), "Availability.DDoS"),
+        (Category::TheftIp.as_str(), "Theft.IP"),
+        (Category::ReconOsint.as_str(), "Recon.OSINT"),
+        (AnalyzerCategory::Phy3dLidar.as_str(), "PHY.3D-LiDAR"),
+        (AnalyzerCategory::OtIotIds.as_str(), "OT.IoT-IDS"),
+        (EntitySector::CivilNgos.as_str(), "Civil.NGOs"),
+        (
+            SourceCategory::CyberNetworkIpv4.as_str(),
+            "Cyber.Network.IPv4",
+        ),
+        (
+            SourceCategory::CyberWebHttpMethod.as_str(),
+            "Cyber.Web.HTTPMethod",
+        ),
+        (
+            SourceCategory::ChemBioPropertiesPhLevel.as_str(),
+            "ChemBio.Properties.pHLevel",
+        ),
+        (
+            EntitySector::ReligiousPlacesOfWorship.as_str(),
+            "Religious.PlacesOfWorship",
+        ),
+    ] {
+        assert_eq!(value, name);
+    }
+}
+
+/// Sizes come from `len()`, a `usize`; the builders take one directly.
+#[test]
+fn sizes_accept_usize() {
+    let data = b"MZ\x90\x00".to_vec();
+    let attachment = Attachment::builder("sample")
+        .size(data.len())
+        .build()
+        .unwrap();
+    assert_eq!(attachment.size.unwrap().as_u64(), Some(4));
+    let port: usize = 8443;
+    let source = Source::builder(Id::generate()).port(port).build().unwrap();
+    assert_eq!(source.port.unwrap()[0].as_u64(), Some(8443));
 }

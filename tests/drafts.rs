@@ -84,12 +84,14 @@ const ACCEPTED_BY: [(&str, &[&str], bool); 13] = [
     ("v07-status-and-sectors", &["2.D.V07"], false),
 ];
 
-/// Every file in `schema/` is a supported draft, and nothing else is.
+/// Every file in `schema/` but the value docs is a supported draft, and
+/// nothing else is.
 #[test]
 fn every_draft_is_supported() {
     let mut files: Vec<String> = fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "value-docs.json")
         .map(|name| {
             name.trim_start_matches("idmefv2-")
                 .trim_end_matches(".json")

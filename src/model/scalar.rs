@@ -506,7 +506,7 @@ macro_rules! integer_from {
         }
     )*};
 }
-integer_from!(u8, u16, u32, u64, i8, i16, i32, i64);
+integer_from!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
 impl Serialize for Integer {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
