@@ -57,6 +57,11 @@
 //! specification's order); messages built in code use the specification's
 //! order throughout.
 //!
+//! Comparing is another matter: `==`, ordering and hashing follow the
+//! meaning, so that an ID in upper case equals the same ID in lower case
+//! and a timestamp sorts by its instant whatever offset it is written with
+//! (see [`Message`]'s "Equality" and [`Timestamp`]'s docs).
+//!
 //! # The crates at the edges
 //!
 //! [`Timestamp`] converts to and from `time::OffsetDateTime`, [`Id`] to and

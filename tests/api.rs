@@ -558,3 +558,121 @@ fn sizes_accept_usize() {
     let source = Source::builder(Id::generate()).port(port).build().unwrap();
     assert_eq!(source.port.unwrap()[0].as_u64(), Some(8443));
 }
+
+fn ts(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn hash_of(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    static STATE: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+    STATE.get_or_init(RandomState::new).hash_one(value)
+}
+
+#[test]
+fn timestamps_compare_by_instant_and_keep_their_text() {
+    let earlier = ts("2025-01-01T00:30:00+01:00");
+    let later = ts("2025-01-01T00:00:00Z");
+    assert!(earlier < later);
+    assert_eq!(earlier.as_str(), "2025-01-01T00:30:00+01:00");
+    // One instant, three ways of writing it.
+    let same = [
+        ts("2024-12-31T23:30:00Z"),
+        ts("2024-12-31T23:30:00.000-00:00"),
+        ts("2025-01-01T01:00:00.0+01:30"),
+    ];
+    for t in &same {
+        assert_eq!(*t, earlier, "{t}");
+        assert_eq!(hash_of(t), hash_of(&earlier), "{t}");
+    }
+    let set: std::collections::HashSet<Timestamp> = same.iter().cloned().collect();
+    assert_eq!(set.len(), 1);
+    // Fractions compare as decimals.
+    assert!(ts("2025-01-01T00:00:00.05Z") < ts("2025-01-01T00:00:00.5Z"));
+    assert!(ts("2025-01-01T00:00:00.5Z") < ts("2025-01-01T00:00:00.51Z"));
+    assert_eq!(ts("2025-01-01T00:00:00.500Z"), ts("2025-01-01T00:00:00.5Z"));
+    // Precision past nanoseconds is not lost.
+    assert!(ts("2025-01-01T00:00:00.1234567891Z") < ts("2025-01-01T00:00:00.1234567892Z"));
+    // A leap second sits between second 59 and the next minute, whatever
+    // the offset it is written with.
+    let leap = ts("2016-12-31T23:59:60.5Z");
+    assert!(ts("2016-12-31T23:59:59.999Z") < leap);
+    assert!(leap < ts("2017-01-01T00:00:00Z"));
+    assert_eq!(leap, ts("2017-01-01T00:59:60.5+01:00"));
+}
+
+#[test]
+fn timestamps_without_offset_and_impossible_dates_compare_as_documented() {
+    let local = ts("2025-01-01T12:00:00");
+    // A wall-clock time of unknown zone equals no instant...
+    assert_ne!(local, ts("2025-01-01T12:00:00Z"));
+    assert_eq!(local, ts("2025-01-01T12:00:00.000"));
+    // ...and sorts as if it were UTC, right after that instant.
+    assert!(ts("2025-01-01T12:00:00Z") < local);
+    assert!(local < ts("2025-01-01T12:00:00.001Z"));
+    assert!(ts("2025-01-01T12:30:00+01:00") < local);
+    // A date the calendar lacks equals only itself, and sorts where its
+    // days run on to.
+    let feb30 = ts("2025-02-30T00:00:00Z");
+    assert_ne!(feb30, ts("2025-03-02T00:00:00Z"));
+    assert_eq!(feb30, ts("2025-02-30T00:00:00Z"));
+    assert!(ts("2025-02-28T00:00:00Z") < feb30);
+    assert!(feb30 < ts("2025-03-03T00:00:00Z"));
+    assert!(ts("2024-12-31T00:00:00Z") < ts("2025-00-31T12:00:00Z"));
+    // Sorting a mixed list gives the order of the instants.
+    let mut list = [
+        ts("2025-01-01T00:00:00Z"),
+        ts("2025-01-01T00:30:00+01:00"),
+        ts("2024-12-31T23:45:00"),
+        ts("2024-12-31T23:59:59.9-00:00"),
+    ];
+    list.sort();
+    let texts: Vec<&str> = list.iter().map(Timestamp::as_str).collect();
+    assert_eq!(
+        texts,
+        [
+            "2025-01-01T00:30:00+01:00",
+            "2024-12-31T23:45:00",
+            "2024-12-31T23:59:59.9-00:00",
+            "2025-01-01T00:00:00Z",
+        ]
+    );
+}
+
+#[test]
+fn ids_compare_by_uuid_and_keep_their_text() {
+    let lower: Id = "6ba7b810-9dad-11d1-80b4-00c04fd430c8".parse().unwrap();
+    let upper: Id = "6BA7B810-9DAD-11D1-80B4-00C04FD430C8".parse().unwrap();
+    assert_eq!(lower, upper);
+    assert_eq!(hash_of(&lower), hash_of(&upper));
+    assert_eq!(upper.as_str(), "6BA7B810-9DAD-11D1-80B4-00C04FD430C8");
+    let next: Id = "6BA7B810-9DAD-11D1-80B4-00C04FD430C9".parse().unwrap();
+    assert!(lower < next && upper < next);
+    // Ordered by value, as uuid::Uuid orders.
+    let (a, b) = (
+        Id::from(uuid::Uuid::from_u128(0xA)),
+        Id::from(uuid::Uuid::from_u128(0x1_0)),
+    );
+    assert_eq!(a.cmp(&b), a.to_uuid().cmp(&b.to_uuid()));
+}
+
+/// `==` on a message compares content by meaning: an ID in another case
+/// or a timestamp with another offset is the same message, although it is
+/// written differently.
+#[test]
+fn messages_are_equal_by_meaning_and_differ_as_values() {
+    let message = |id: &str, time: &str| -> Message {
+        format!(
+            r#"{{"Version": "2.D.V08", "ID": "{id}", "CreateTime": "{time}",
+                "Analyzer": {{"Name": "ids", "IP": "192.0.2.1"}}}}"#
+        )
+        .parse()
+        .unwrap()
+    };
+    let id = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+    let a = message(id, "2025-01-01T00:30:00+01:00");
+    let b = message(&id.to_uppercase(), "2024-12-31T23:30:00Z");
+    assert_eq!(a, b);
+    assert_ne!(a.to_value(), b.to_value());
+    assert_ne!(a, message(id, "2024-12-31T23:30:01Z"));
+}
