@@ -676,3 +676,87 @@ fn messages_are_equal_by_meaning_and_differ_as_values() {
     assert_ne!(a.to_value(), b.to_value());
     assert_ne!(a, message(id, "2024-12-31T23:30:01Z"));
 }
+
+/// Text and bytes go in with their encoding stated and base64 done, so the
+/// strict checks pass; a bare text `Content` keeps the meaning the
+/// specification gives it (JSON), which the strict checks refuse.
+#[test]
+fn attachments_take_text_bytes_and_json_the_strict_way() {
+    let log = "Failed password for root from 198.51.100.7 port 4242 ssh2\n";
+    let built = |attachment: idmefv2::types::AttachmentBuilder| {
+        Message::builder(analyzer())
+            .attachment(attachment)
+            .build()
+            .map(|m| m.attachment.unwrap().remove(0))
+    };
+    let bare = Message::builder(analyzer())
+        .attachment(
+            Attachment::builder("log")
+                .content_type("text/plain")
+                .content(log),
+        )
+        .build()
+        .unwrap();
+    bare.validate().unwrap();
+    let refused = bare.validate_strict().unwrap_err();
+    assert_eq!(refused.violations()[0].keyword(), "json-content");
+
+    let text = built(Attachment::builder("log").text(log)).unwrap();
+    assert_eq!(
+        text.content_type.unwrap().as_str(),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(text.content_encoding.as_deref(), Some("base64"));
+    let Some(Content::Text(encoded)) = &text.content else {
+        panic!("{:?}", text.content)
+    };
+    assert_eq!(
+        encoded,
+        "RmFpbGVkIHBhc3N3b3JkIGZvciByb290IGZyb20gMTk4LjUxLjEwMC43IHBvcnQgNDI0MiBzc2gyCg=="
+    );
+    // A content type given before or after is kept.
+    for csv in [
+        Attachment::builder("t")
+            .content_type("text/csv")
+            .text("a,b\n"),
+        Attachment::builder("t")
+            .text("a,b\n")
+            .content_type("text/csv"),
+    ] {
+        assert_eq!(
+            built(csv).unwrap().content_type.unwrap().as_str(),
+            "text/csv"
+        );
+    }
+    let bytes = built(Attachment::builder("pcap").bytes([0xd4, 0xc3, 0xb2, 0xa1])).unwrap();
+    assert_eq!(
+        bytes.content_type.unwrap().as_str(),
+        "application/octet-stream"
+    );
+    assert_eq!(bytes.content, Some(Content::Text("1MOyoQ==".into())));
+
+    let object =
+        built(Attachment::builder("ctx").json(json!({"OperatorMail": "soc@example.org"}))).unwrap();
+    assert_eq!(object.content_encoding.as_deref(), Some("json"));
+    assert_eq!(
+        object.content,
+        Some(Content::Text(
+            r#"{"OperatorMail":"soc@example.org"}"#.into()
+        ))
+    );
+    let error = built(Attachment::builder("ctx").json(json!([1, 2]))).unwrap_err();
+    let pointers: Vec<String> = error
+        .violations()
+        .iter()
+        .map(|v| v.pointer().to_string())
+        .collect();
+    assert_eq!(pointers, ["/Attachment/0/Content"]);
+
+    let message = Message::builder(analyzer())
+        .attachment(Attachment::builder("log").text(log))
+        .attachment(Attachment::builder("pcap").bytes(b"\x00\x01"))
+        .attachment(Attachment::builder("ctx").json(json!({"k": "v"})))
+        .build()
+        .unwrap();
+    message.validate_strict().unwrap();
+}

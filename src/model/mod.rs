@@ -6,6 +6,7 @@
 //! The generated code refers to [`support`] only, so that the rest of this
 //! folder can be rearranged without touching the generator.
 
+mod attachment;
 mod builder;
 mod meaning;
 mod order;
