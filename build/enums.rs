@@ -63,7 +63,7 @@ pub fn value_list_enum(item: &syn::ItemEnum, docs: &ValueDocs, t: &mut Tracker) 
             fn from_str(s: &str) -> ::std::result::Result<Self, support::Violation> {
                 match s {
                     #(#texts => Ok(Self::#variants),)*
-                    _ => Err(support::unlisted(#name_str)),
+                    other => Err(support::unlisted(#name_str, other, &[#(#texts),*])),
                 }
             }
         }

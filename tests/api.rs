@@ -760,3 +760,105 @@ fn attachments_take_text_bytes_and_json_the_strict_way() {
         .unwrap();
     message.validate_strict().unwrap();
 }
+
+/// An unknown value of a value list is answered with the closest valid
+/// spellings, a letter-case match first, in the same words whether typed
+/// decoding, untyped validation, `FromStr` or `Message::set` refused it.
+#[test]
+fn unknown_values_name_the_closest_spellings_everywhere() {
+    use idmefv2::types::Priority;
+    let message = |priority: &str| {
+        json!({"Version": "2.D.V08", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+               "CreateTime": "2025-01-01T00:00:00Z", "Analyzer": {"Name": "ids"},
+               "Priority": priority})
+    };
+    let expected = "not a value of the Priority list; did you mean `High`?";
+    let typed = Message::from_slice(&serde_json::to_vec(&message("high")).unwrap()).unwrap_err();
+    let untyped = idmefv2::validate(&message("high")).unwrap_err();
+    let parsed = "high".parse::<Priority>().unwrap_err();
+    let mut built = Message::builder(analyzer()).build().unwrap();
+    let set = built.set(&"Priority".parse().unwrap(), "high").unwrap_err();
+    for (how, v) in [
+        ("typed", typed.violations()[0].clone()),
+        ("untyped", untyped.violations()[0].clone()),
+        ("FromStr", parsed),
+        ("set", set.violations()[0].clone()),
+    ] {
+        assert_eq!(v.reason(), expected, "{how}");
+        assert_eq!(v.keyword(), "enum", "{how}");
+    }
+    let reason = |text: &str| {
+        idmefv2::validate(&message(text)).unwrap_err().violations()[0]
+            .reason()
+            .to_string()
+    };
+    assert_eq!(
+        reason("Hihg"),
+        "not a value of the Priority list; did you mean `High`?"
+    );
+    // Nothing close: the short list is spelt out, and the text sent is
+    // never repeated.
+    let far = reason("customer-4711");
+    assert_eq!(
+        far,
+        "not a value of the Priority list; expected `Unknown`, `Info`, `Low`, `Medium` or `High`"
+    );
+    let category = "Recon.Netwrok".parse::<Category>().unwrap_err();
+    assert_eq!(
+        category.reason(),
+        "not a value of the Category list; did you mean `Recon.Network`?"
+    );
+    let far = "Zzz.customer-4711".parse::<Category>().unwrap_err();
+    assert!(!far.reason().contains("4711"), "{far}");
+}
+
+/// Other refusals say what was expected: the JSON type wanted and the one
+/// found, the closest member name, the class missing a member.
+#[test]
+fn refusals_say_what_was_expected() {
+    let error = idmefv2::validate(&json!({
+        "Version": "2.D.V08", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+        "CreateTime": "2025-01-01T00:00:00Z", "Analyzer": {"IP": "192.0.2.1"},
+        "Category": "Recon.Network", "Confidence": "high", "Hostname": "x",
+        "Source": [{"ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "Hostame": "db"}]
+    }))
+    .unwrap_err();
+    let mut found: Vec<(String, String)> = error
+        .violations()
+        .iter()
+        .map(|v| (v.pointer().to_string(), v.reason().to_string()))
+        .collect();
+    found.sort();
+    let expected: Vec<(String, String)> = [
+        ("", "unknown member of the message: `Hostname`"),
+        ("/Analyzer", "Analyzer lacks its required member `Name`"),
+        ("/Category", "expected an array, found a string"),
+        ("/Confidence", "expected a number, found a string"),
+        (
+            "/Source/0",
+            "unknown member of Source: `Hostame` (did you mean `Hostname`?)",
+        ),
+    ]
+    .iter()
+    .map(|(p, r)| (p.to_string(), r.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+    let path = |text: &str| {
+        text.parse::<idmefv2::Path>()
+            .unwrap_err()
+            .reason()
+            .to_string()
+    };
+    assert_eq!(
+        path("Source.Hostame"),
+        "unknown attribute name for class Source; did you mean `Hostname`?"
+    );
+    assert_eq!(
+        path("Sourse.IP"),
+        "unknown class name; did you mean `Source`?"
+    );
+    assert_eq!(
+        path("Vector.Name"),
+        "unknown class name; the classes are `Analyzer`, `Sensor`, `Source`, `Target` and `Attachment`"
+    );
+}

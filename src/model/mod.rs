@@ -12,6 +12,7 @@ mod meaning;
 mod order;
 mod pattern;
 pub(crate) mod scalar;
+pub(crate) mod suggest;
 pub(crate) mod support;
 pub(crate) mod table;
 
