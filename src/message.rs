@@ -79,7 +79,7 @@ impl Message {
         };
         match typed {
             Ok(message) => Ok(message),
-            Err(e) if e.is_syntax() || e.is_eof() => Err(json::syntax_error(&e)),
+            Err(e) if e.is_syntax() || e.is_eof() => Err(json::syntax_error(&e, bytes)),
             Err(e) => Err(validation::explain_bytes(bytes, limits, &e)),
         }
     }

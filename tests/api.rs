@@ -862,3 +862,38 @@ fn refusals_say_what_was_expected() {
         "unknown class name; the classes are `Analyzer`, `Sensor`, `Source`, `Target` and `Attachment`"
     );
 }
+
+/// A message with a UTF-8 byte-order mark is refused, and the mark named,
+/// by every entry point that reads bytes.
+#[test]
+fn a_byte_order_mark_is_refused_by_name() {
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend(Message::builder(analyzer()).build().unwrap().to_vec());
+    let errors = [
+        Message::from_slice(&bytes).unwrap_err(),
+        idmefv2::validate_slice(&bytes, &Limits::default()).unwrap_err(),
+        idmefv2::upgrade::upgrade_slice(&bytes, &Limits::default(), Version::V08).unwrap_err(),
+        Message::unserialize_with(
+            &SerializedMessage {
+                content_type: "application/json".into(),
+                payload: bytes.clone(),
+            },
+            &Limits::default(),
+        )
+        .unwrap_err(),
+    ];
+    for error in errors {
+        let Error::Syntax {
+            line,
+            column,
+            reason,
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!((*line, *column), (1, 1));
+        assert!(reason.contains("byte-order mark"), "{reason}");
+    }
+    // Without it, the same bytes are a message.
+    Message::from_slice(&bytes[3..]).unwrap();
+}

@@ -28,6 +28,11 @@ fn validator(draft: Draft) -> &'static (Value, jsonschema::Validator) {
     })
 }
 
+/// The schema of `draft` as JSON, parsed once.
+pub(crate) fn schema_value(draft: Draft) -> &'static Value {
+    &validator(draft).0
+}
+
 /// The `Version` values whose schema this crate embeds, oldest first (the
 /// texts of [`Draft::ALL`]). The typed model holds those of
 /// [`Version::ALL`]; messages of the older drafts are validated here and
