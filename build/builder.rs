@@ -15,9 +15,11 @@ pub fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
     let builder_doc = format!(
         "Builds a [`{name}`]: start with [`{name}::builder`], chain setters, finish with [`{builder}::build`]."
     );
+    // Visible to the crate, for the hand-written setters of `src/model/`
+    // (attachment content).
     let slots = fields.iter().map(|f| {
         let (ident, ty) = (f.ident, &f.value_ty);
-        quote!(#ident: ::std::option::Option<#ty>,)
+        quote!(pub(crate) #ident: ::std::option::Option<#ty>,)
     });
     let args: Vec<&Field> = fields
         .iter()
@@ -101,7 +103,7 @@ pub fn builder(name: &Ident, fields: &[Field]) -> TokenStream {
         #[must_use = "a builder does nothing until `build` is called"]
         pub struct #builder {
             #(#slots)*
-            errors: ::std::vec::Vec<support::Violation>,
+            pub(crate) errors: ::std::vec::Vec<support::Violation>,
         }
         impl #name {
             #[doc = #ctor_doc]

@@ -2,7 +2,8 @@
 //! and written out as the `Draft` and `Version` types (`drafts.rs` in
 //! `OUT_DIR`).
 //!
-//! Adding a draft is adding its file `schema/idmefv2-<Version>.json` (and
+//! Every file of `schema/` but the value docs ([`crate::docs::FILE`]) is a
+//! draft. Adding a draft is adding its file `schema/idmefv2-<Version>.json` (and
 //! its upgrade step, which the upgrade module's exhaustive match then
 //! asks for). The typed model holds the newest stable draft (one without
 //! `-Dev`) and every later draft that differs from it only in `Version`.
@@ -34,11 +35,13 @@ pub fn read(dir: &Path) -> Vec<Draft> {
     for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("schema/ entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        // Other files of schema/ (value-docs.json) are not drafts.
-        let Some(rest) = name.strip_prefix("idmefv2-") else {
+        if name == crate::docs::FILE {
             continue;
-        };
-        let Some(version) = rest.strip_suffix(".json") else {
+        }
+        let Some(version) = name
+            .strip_prefix("idmefv2-")
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
             panic!("schema/{name}: not named idmefv2-<Version>.json");
         };
         let (number, dev) = match version.strip_suffix("-Dev") {

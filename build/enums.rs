@@ -4,16 +4,21 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::Fields;
 
+use crate::docs::ValueDocs;
 use crate::fixups::{self, Tracker};
+use crate::names::variant_name;
 use crate::syntax::serde_rename;
 
 /// A value list as a Rust enum whose text is the schema's, read and written
-/// as JSON strings only (see [`fixups::replace_enum_serde`]). Each Rust name
-/// is checked to be readable.
-pub fn value_list_enum(item: &syn::ItemEnum, t: &mut Tracker) -> TokenStream {
+/// as JSON strings only (see [`fixups::replace_enum_serde`]). Each variant
+/// is named by the one rule of [`crate::names`] (typify's names mix
+/// `AvailabilityDDoS` with `TheftIp`) and documented with the value's text
+/// from `schema/value-docs.json`.
+pub fn value_list_enum(item: &syn::ItemEnum, docs: &ValueDocs, t: &mut Tracker) -> TokenStream {
     let name = &item.ident;
-    let docs = fixups::replace_enum_serde(item, t);
-    let mut variants = Vec::new();
+    let list = name.to_string();
+    let enum_docs = fixups::replace_enum_serde(item, t);
+    let mut variants: Vec<syn::Ident> = Vec::new();
     let mut texts = Vec::new();
     let mut variant_docs = Vec::new();
     for v in &item.variants {
@@ -23,20 +28,20 @@ pub fn value_list_enum(item: &syn::ItemEnum, t: &mut Tracker) -> TokenStream {
             v.ident
         );
         let text = serde_rename(&v.attrs).unwrap_or_else(|| v.ident.to_string());
-        let ident = v.ident.to_string();
+        let ident = quote::format_ident!("{}", variant_name(&text));
         assert!(
-            !ident.starts_with("Variant") && !ident.starts_with('X'),
-            "{name}: unreadable variant name {ident} for {text:?}"
+            !variants.contains(&ident),
+            "{name}: two values are both named {ident}, one of them {text:?}"
         );
-        variant_docs.push(format!("`{text}`"));
-        variants.push(v.ident.clone());
+        variant_docs.push(format!("`{text}`: {}", docs.of(&list, &text)));
+        variants.push(ident);
         texts.push(text);
     }
     let expecting = format!("an IDMEFv2 {name} value");
     let name_str = name.to_string();
     let count = variants.len();
     quote! {
-        #(#docs)*
+        #(#enum_docs)*
         #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
         #[non_exhaustive]
         pub enum #name { #(#[doc = #variant_docs] #variants,)* }
@@ -58,7 +63,7 @@ pub fn value_list_enum(item: &syn::ItemEnum, t: &mut Tracker) -> TokenStream {
             fn from_str(s: &str) -> ::std::result::Result<Self, support::Violation> {
                 match s {
                     #(#texts => Ok(Self::#variants),)*
-                    _ => Err(support::unlisted(#name_str)),
+                    other => Err(support::unlisted(#name_str, other, &[#(#texts),*])),
                 }
             }
         }

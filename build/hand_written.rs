@@ -18,11 +18,11 @@ enum Pin {
 }
 
 /// Reads the table: the definition names and their pins; the rest of each
-/// row (docs, matchers, reasons) is for the library.
+/// row (docs, matchers, comparisons, reasons) is for the library.
 macro_rules! hand_written {
     (
         patterns { $( $(#[$pdoc:meta])* $pname:ident = $pattern:literal,
-            matched by $pcheck:path, refused as $preason:literal; )* }
+            matched by $pcheck:path, compared as $pcmp:path, refused as $preason:literal; )* }
         formats { $( $(#[$fdoc:meta])* $fname:ident = $format:literal,
             matched by $fcheck:path, refused as $freason:literal; )* }
         values { $( $(#[$vdoc:meta])* $vname:ident = $shape:literal; )* }

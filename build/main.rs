@@ -10,11 +10,13 @@
 //! here touches the network.
 
 mod builder;
+mod docs;
 mod drafts;
 mod enums;
 mod fixups;
 mod hand_written;
 mod model;
+mod names;
 mod serde;
 mod syntax;
 mod table;
@@ -32,6 +34,7 @@ fn main() {
     let typed = drafts::typed(&drafts);
     let model_schema = &typed[0].schema;
     hand_written::check_pins(&drafts, model_schema);
+    let value_docs = docs::ValueDocs::read(Path::new("schema"), model_schema);
     // For messages that name the typed drafts, such as Error::OlderDraft's.
     let names: Vec<&str> = typed.iter().map(|d| d.version.as_str()).collect();
     let names = match names.split_last() {
@@ -41,12 +44,13 @@ fn main() {
     println!("cargo:rustc-env=IDMEFV2_TYPED_DRAFTS={names}");
     let out_dir = env::var("OUT_DIR").expect("OUT_DIR");
     write(&out_dir, "drafts.rs", drafts::generate(&drafts, typed));
-    write(&out_dir, "model.rs", model(model_schema));
+    write(&out_dir, "model.rs", model(model_schema, &value_docs));
     write(&out_dir, "table.rs", table::model_table(model_schema));
 }
 
-/// typify's output for `schema`, fixed up, with serde impls and builders.
-fn model(schema: &Value) -> TokenStream {
+/// typify's output for `schema`, fixed up, with serde impls, builders and
+/// the docs of every value.
+fn model(schema: &Value, value_docs: &docs::ValueDocs) -> TokenStream {
     let mut settings = typify::TypeSpaceSettings::default();
     settings.with_struct_builder(false);
     for (name, path) in hand_written::replacements() {
@@ -75,7 +79,9 @@ fn model(schema: &Value) -> TokenStream {
                     .unwrap_or_else(|| panic!("no schema class for struct {}", item.ident));
                 out.extend(model::model_struct(&item, class, &mut tracker));
             }
-            syn::Item::Enum(item) => out.extend(enums::value_list_enum(&item, &mut tracker)),
+            syn::Item::Enum(item) => {
+                out.extend(enums::value_list_enum(&item, value_docs, &mut tracker))
+            }
             _ => {}
         }
     }

@@ -106,12 +106,19 @@ pub fn model_struct(item: &syn::ItemStruct, class: &[Property], t: &mut Tracker)
         .collect();
 
     let docs = fixups::replace_struct_serde(item, t);
+    // Each field's docs end with the member name it has in JSON, which
+    // the Rust name (snake case, `ref_` for `Ref`) does not show.
     let decls = fields.iter().map(|f| {
         let (ident, ty, docs) = (f.ident, &f.value_ty, &f.docs);
+        let member = format!(
+            "JSON member `{}`{}.",
+            f.json,
+            if f.required { ", required" } else { "" }
+        );
         if f.required {
-            quote!(#(#docs)* pub #ident: #ty,)
+            quote!(#(#docs)* #[doc = ""] #[doc = #member] pub #ident: #ty,)
         } else {
-            quote!(#(#docs)* pub #ident: ::std::option::Option<#ty>,)
+            quote!(#(#docs)* #[doc = ""] #[doc = #member] pub #ident: ::std::option::Option<#ty>,)
         }
     });
     assert!(

@@ -111,12 +111,31 @@ impl Message {
         })
     }
 
-    /// Decodes and validates a message with the codec for its content type.
+    /// Decodes and validates a message with the codec for its content type,
+    /// under the default [`Limits`].
     ///
     /// The name is the Python reference library's (`unserialize`), kept so
     /// that code moving between the two reads the same; it does what
     /// [`Message::from_slice`] does, through the codec.
     pub fn unserialize(message: &SerializedMessage) -> Result<Message> {
-        find(&message.content_type)?.decode(&message.payload, &Limits::default())
+        Self::unserialize_with(message, &Limits::default())
+    }
+
+    /// Decodes and validates a message with the codec for its content type,
+    /// under `limits`, as [`Message::from_slice_with`] does.
+    ///
+    /// ```
+    /// use idmefv2::{Limits, Message, SerializedMessage};
+    ///
+    /// let encoded = SerializedMessage {
+    ///     content_type: "application/json".into(),
+    ///     payload: vec![b' '; 5000],
+    /// };
+    /// let small = Limits::default().with_max_bytes(4096);
+    /// let error = Message::unserialize_with(&encoded, &small).unwrap_err();
+    /// assert!(matches!(error, idmefv2::Error::TooLarge { size: 5000, limit: 4096 }));
+    /// ```
+    pub fn unserialize_with(message: &SerializedMessage, limits: &Limits) -> Result<Message> {
+        find(&message.content_type)?.decode(&message.payload, limits)
     }
 }

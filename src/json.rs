@@ -200,11 +200,30 @@ pub(crate) fn parse_value(bytes: &[u8], budget: usize, limit: usize) -> Result<V
     let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
     match parsed {
         Ok(v) => Ok(v),
-        Err(e) => Err(failure.take().unwrap_or_else(|| syntax_error(&e))),
+        Err(e) => Err(failure.take().unwrap_or_else(|| syntax_error(&e, bytes))),
     }
 }
 
-pub(crate) fn syntax_error(e: &serde_json::Error) -> Error {
+/// The UTF-8 encoding of U+FEFF, the byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The error for `bytes`, which the JSON parser refused with `e`.
+///
+/// A UTF-8 byte-order mark before the text is named as such: RFC 8259
+/// (section 8.1) forbids adding one to JSON text sent between systems and
+/// leaves ignoring one to the reader; this crate refuses it, since a
+/// message is text from another system (the command-line tool skips one
+/// at the start of a file, where editors put it).
+pub(crate) fn syntax_error(e: &serde_json::Error, bytes: &[u8]) -> Error {
+    if bytes.starts_with(BOM) {
+        return Error::Syntax {
+            line: 1,
+            column: 1,
+            reason: "the text starts with a UTF-8 byte-order mark (U+FEFF), which JSON \
+                     exchanged between systems must not carry (RFC 8259, section 8.1)"
+                .to_string(),
+        };
+    }
     let text = e.to_string();
     // serde_json appends " at line L column C"; the numbers are kept apart.
     let reason = match text.rfind(" at line ") {

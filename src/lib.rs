@@ -60,6 +60,23 @@
 //! specification's order); messages built in code use the specification's
 //! order throughout.
 //!
+//! Comparing is another matter: `==`, ordering and hashing follow the
+//! meaning, so that an ID in upper case equals the same ID in lower case
+//! and a timestamp sorts by its instant whatever offset it is written with
+//! (see [`Message`]'s "Equality" and [`Timestamp`]'s docs).
+//!
+//! # The crates at the edges
+//!
+//! [`Timestamp`] converts to and from `time::OffsetDateTime`, [`Id`] to and
+//! from `uuid::Uuid`, and untyped messages are `serde_json::Value`s. The
+//! three crates are re-exported ([`time`], [`uuid`], [`serde_json`]), so
+//! that code can name the very versions this crate was built with. Another
+//! release works as well when Cargo unifies it with these, which it does
+//! within one compatible line: `serde_json` 1.0.120 or later 1.x, `time`
+//! 0.3.41 or later 0.3.x, `uuid` 1.16 or later 1.x. A release of another
+//! line (`time` 0.4, `uuid` 2) is a different crate to Cargo, and its types
+//! do not convert.
+//!
 //! # Feature flags
 //!
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
@@ -121,6 +138,12 @@ pub use path::Path;
 pub use strict::validate_strict_value;
 pub use types::{Analyzer, Attachment, Id, Message, Sensor, Source, Target, Timestamp};
 pub use validation::{schema, supported_versions, validate};
+
+// The crates whose types the public API takes and gives (see "The crates
+// at the edges" above).
+pub use serde_json;
+pub use time;
+pub use uuid;
 
 // The README's transport example needs the `client` feature.
 #[doc = include_str!("../README.md")]

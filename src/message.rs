@@ -8,6 +8,20 @@ use crate::{json, model, types::Content, validation, Error, Limits, Message, Res
 
 /// Decoding and encoding.
 ///
+/// # Equality
+///
+/// `==` on a `Message` (and on each of its parts) compares content by
+/// meaning, member by member: value lists by value, [`Id`](crate::Id)s by
+/// the UUID they denote (letter case aside) and
+/// [`Timestamp`](crate::Timestamp)s by the instant they name (the offset
+/// it is written with aside; see the `Timestamp` docs for timestamps
+/// without offset). Numbers compare as `serde_json::Number`s (`1` and
+/// `1.0` differ), texts and attachment content exactly, and the order of
+/// members is not compared. Two messages that are `==` may thus encode to
+/// different bytes; to ask whether two messages are written alike, compare
+/// [`Message::to_value`] (which keeps every text as written) or
+/// [`Message::to_vec`].
+///
 /// # Decoding with serde directly
 ///
 /// `Message` implements serde's `Deserialize`, so
@@ -65,7 +79,7 @@ impl Message {
         };
         match typed {
             Ok(message) => Ok(message),
-            Err(e) if e.is_syntax() || e.is_eof() => Err(json::syntax_error(&e)),
+            Err(e) if e.is_syntax() || e.is_eof() => Err(json::syntax_error(&e, bytes)),
             Err(e) => Err(validation::explain_bytes(bytes, limits, &e)),
         }
     }

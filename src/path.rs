@@ -8,7 +8,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{
-    model::table::{self, Attribute},
+    model::{
+        suggest,
+        table::{self, Attribute},
+    },
     validation, Error, Message, Result, SchemaKeyword, Violation, ViolationKind,
 };
 
@@ -238,6 +241,23 @@ fn split_segment(text: &str) -> Result<(&str, Option<i64>), Violation> {
     Ok((&text[..open], Some(index)))
 }
 
+/// Why `given` is not one of the `names` of its place (`what`): with the
+/// closest names when some are close, otherwise with every name when
+/// there are few. The text given is not repeated.
+fn unknown(what: &str, given: &str, names: &[&str], listing: &str) -> String {
+    let near = suggest::closest(given, names);
+    if !near.is_empty() {
+        format!(
+            "unknown {what}; did you mean {}?",
+            suggest::spelt(&near, "or")
+        )
+    } else if names.len() <= 8 {
+        format!("unknown {what}; {listing} {}", suggest::spelt(names, "and"))
+    } else {
+        format!("unknown {what}")
+    }
+}
+
 impl FromStr for Path {
     type Err = Violation;
 
@@ -256,14 +276,21 @@ impl FromStr for Path {
                 let (name, index) = split_segment(class_text)?;
                 let (aggregate, class) = table::aggregates()
                     .find(|(a, _)| a.name == name)
-                    .ok_or_else(|| bad("unknown class name".into()))?;
+                    .ok_or_else(|| {
+                        let classes: Vec<&str> = table::aggregates().map(|(a, _)| a.name).collect();
+                        bad(unknown("class name", name, &classes, "the classes are"))
+                    })?;
                 (Some(Segment::of(aggregate, index)?), class)
             }
         };
         let (name, index) = split_segment(attribute_text)?;
-        let attribute = owner.attribute(name).ok_or_else(|| match &class {
-            Some(c) => bad(format!("unknown attribute name for class {}", c.name)),
-            None => bad("unknown attribute name for the top-level class".into()),
+        let attribute = owner.attribute(name).ok_or_else(|| {
+            let names: Vec<&str> = owner.attributes.iter().map(|a| a.name).collect();
+            let what = match &class {
+                Some(c) => format!("attribute name for class {}", c.name),
+                None => "attribute name for the top-level class".to_string(),
+            };
+            bad(unknown(&what, name, &names, "its attributes are"))
         })?;
         if attribute.class {
             return Err(bad(format!(

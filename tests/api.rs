@@ -98,7 +98,7 @@ fn enums_use_the_spec_strings() {
     );
     assert_eq!(
         "Availability.DDoS".parse::<Category>().unwrap(),
-        Category::AvailabilityDDoS
+        Category::AvailabilityDdos
     );
     assert!("availability.ddos".parse::<Category>().is_err());
     assert_eq!(AnalyzerCategory::ALL.len(), 79);
@@ -484,4 +484,416 @@ fn violation_kinds_keep_their_text() {
     for rule in Rule::ALL {
         assert!(rule.as_str().contains('-') || rule.as_str() == "ext-value");
     }
+}
+
+/// One casing rule for every generated value name: each word of the value
+/// is capitalised with the rest in lower case, so acronyms are one word and
+/// no name has two capitals in a row.
+#[test]
+fn value_names_follow_one_casing_rule() {
+    use idmefv2::types::*;
+    fn names<T: std::fmt::Debug>(all: &[T]) -> Vec<String> {
+        all.iter().map(|v| format!("{v:?}")).collect()
+    }
+    let all: Vec<String> = [
+        names(&AnalyzerCategory::ALL),
+        names(&AnalyzerData::ALL),
+        names(&AnalyzerMethod::ALL),
+        names(&Category::ALL),
+        names(&Cause::ALL),
+        names(&EntitySector::ALL),
+        names(&IncidentType::ALL),
+        names(&Priority::ALL),
+        names(&SourceCategory::ALL),
+        names(&Status::ALL),
+        names(&TargetCategory::ALL),
+    ]
+    .concat();
+    assert!(all.len() > 600, "{}", all.len());
+    for name in &all {
+        let capitals_in_a_row = name
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase());
+        assert!(!capitals_in_a_row, "{name}");
+    }
+    for (value, name) in [
+        (Category::AvailabilityDdos.as_str(), "Availability.DDoS"),
+        (Category::TheftIp.as_str(), "Theft.IP"),
+        (Category::ReconOsint.as_str(), "Recon.OSINT"),
+        (AnalyzerCategory::Phy3dLidar.as_str(), "PHY.3D-LiDAR"),
+        (AnalyzerCategory::OtIotIds.as_str(), "OT.IoT-IDS"),
+        (EntitySector::CivilNgos.as_str(), "Civil.NGOs"),
+        (
+            SourceCategory::CyberNetworkIpv4.as_str(),
+            "Cyber.Network.IPv4",
+        ),
+        (
+            SourceCategory::CyberWebHttpMethod.as_str(),
+            "Cyber.Web.HTTPMethod",
+        ),
+        (
+            SourceCategory::ChemBioPropertiesPhLevel.as_str(),
+            "ChemBio.Properties.pHLevel",
+        ),
+        (
+            EntitySector::ReligiousPlacesOfWorship.as_str(),
+            "Religious.PlacesOfWorship",
+        ),
+    ] {
+        assert_eq!(value, name);
+    }
+}
+
+/// Sizes come from `len()`, a `usize`; the builders take one directly.
+#[test]
+fn sizes_accept_usize() {
+    let data = b"MZ\x90\x00".to_vec();
+    let attachment = Attachment::builder("sample")
+        .size(data.len())
+        .build()
+        .unwrap();
+    assert_eq!(attachment.size.unwrap().as_u64(), Some(4));
+    let port: usize = 8443;
+    let source = Source::builder(Id::generate()).port(port).build().unwrap();
+    assert_eq!(source.port.unwrap()[0].as_u64(), Some(8443));
+}
+
+fn ts(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn hash_of(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    static STATE: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+    STATE.get_or_init(RandomState::new).hash_one(value)
+}
+
+#[test]
+fn timestamps_compare_by_instant_and_keep_their_text() {
+    let earlier = ts("2025-01-01T00:30:00+01:00");
+    let later = ts("2025-01-01T00:00:00Z");
+    assert!(earlier < later);
+    assert_eq!(earlier.as_str(), "2025-01-01T00:30:00+01:00");
+    // One instant, three ways of writing it.
+    let same = [
+        ts("2024-12-31T23:30:00Z"),
+        ts("2024-12-31T23:30:00.000-00:00"),
+        ts("2025-01-01T01:00:00.0+01:30"),
+    ];
+    for t in &same {
+        assert_eq!(*t, earlier, "{t}");
+        assert_eq!(hash_of(t), hash_of(&earlier), "{t}");
+    }
+    let set: std::collections::HashSet<Timestamp> = same.iter().cloned().collect();
+    assert_eq!(set.len(), 1);
+    // Fractions compare as decimals.
+    assert!(ts("2025-01-01T00:00:00.05Z") < ts("2025-01-01T00:00:00.5Z"));
+    assert!(ts("2025-01-01T00:00:00.5Z") < ts("2025-01-01T00:00:00.51Z"));
+    assert_eq!(ts("2025-01-01T00:00:00.500Z"), ts("2025-01-01T00:00:00.5Z"));
+    // Precision past nanoseconds is not lost.
+    assert!(ts("2025-01-01T00:00:00.1234567891Z") < ts("2025-01-01T00:00:00.1234567892Z"));
+    // A leap second sits between second 59 and the next minute, whatever
+    // the offset it is written with.
+    let leap = ts("2016-12-31T23:59:60.5Z");
+    assert!(ts("2016-12-31T23:59:59.999Z") < leap);
+    assert!(leap < ts("2017-01-01T00:00:00Z"));
+    assert_eq!(leap, ts("2017-01-01T00:59:60.5+01:00"));
+}
+
+#[test]
+fn timestamps_without_offset_and_impossible_dates_compare_as_documented() {
+    let local = ts("2025-01-01T12:00:00");
+    // A wall-clock time of unknown zone equals no instant...
+    assert_ne!(local, ts("2025-01-01T12:00:00Z"));
+    assert_eq!(local, ts("2025-01-01T12:00:00.000"));
+    // ...and sorts as if it were UTC, right after that instant.
+    assert!(ts("2025-01-01T12:00:00Z") < local);
+    assert!(local < ts("2025-01-01T12:00:00.001Z"));
+    assert!(ts("2025-01-01T12:30:00+01:00") < local);
+    // A date the calendar lacks equals only itself, and sorts where its
+    // days run on to.
+    let feb30 = ts("2025-02-30T00:00:00Z");
+    assert_ne!(feb30, ts("2025-03-02T00:00:00Z"));
+    assert_eq!(feb30, ts("2025-02-30T00:00:00Z"));
+    assert!(ts("2025-02-28T00:00:00Z") < feb30);
+    assert!(feb30 < ts("2025-03-03T00:00:00Z"));
+    assert!(ts("2024-12-31T00:00:00Z") < ts("2025-00-31T12:00:00Z"));
+    // Sorting a mixed list gives the order of the instants.
+    let mut list = [
+        ts("2025-01-01T00:00:00Z"),
+        ts("2025-01-01T00:30:00+01:00"),
+        ts("2024-12-31T23:45:00"),
+        ts("2024-12-31T23:59:59.9-00:00"),
+    ];
+    list.sort();
+    let texts: Vec<&str> = list.iter().map(Timestamp::as_str).collect();
+    assert_eq!(
+        texts,
+        [
+            "2025-01-01T00:30:00+01:00",
+            "2024-12-31T23:45:00",
+            "2024-12-31T23:59:59.9-00:00",
+            "2025-01-01T00:00:00Z",
+        ]
+    );
+}
+
+#[test]
+fn ids_compare_by_uuid_and_keep_their_text() {
+    let lower: Id = "6ba7b810-9dad-11d1-80b4-00c04fd430c8".parse().unwrap();
+    let upper: Id = "6BA7B810-9DAD-11D1-80B4-00C04FD430C8".parse().unwrap();
+    assert_eq!(lower, upper);
+    assert_eq!(hash_of(&lower), hash_of(&upper));
+    assert_eq!(upper.as_str(), "6BA7B810-9DAD-11D1-80B4-00C04FD430C8");
+    let next: Id = "6BA7B810-9DAD-11D1-80B4-00C04FD430C9".parse().unwrap();
+    assert!(lower < next && upper < next);
+    // Ordered by value, as uuid::Uuid orders.
+    let (a, b) = (
+        Id::from(uuid::Uuid::from_u128(0xA)),
+        Id::from(uuid::Uuid::from_u128(0x1_0)),
+    );
+    assert_eq!(a.cmp(&b), a.to_uuid().cmp(&b.to_uuid()));
+}
+
+/// `==` on a message compares content by meaning: an ID in another case
+/// or a timestamp with another offset is the same message, although it is
+/// written differently.
+#[test]
+fn messages_are_equal_by_meaning_and_differ_as_values() {
+    let message = |id: &str, time: &str| -> Message {
+        format!(
+            r#"{{"Version": "2.D.V08", "ID": "{id}", "CreateTime": "{time}",
+                "Analyzer": {{"Name": "ids", "IP": "192.0.2.1"}}}}"#
+        )
+        .parse()
+        .unwrap()
+    };
+    let id = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+    let a = message(id, "2025-01-01T00:30:00+01:00");
+    let b = message(&id.to_uppercase(), "2024-12-31T23:30:00Z");
+    assert_eq!(a, b);
+    assert_ne!(a.to_value(), b.to_value());
+    assert_ne!(a, message(id, "2024-12-31T23:30:01Z"));
+}
+
+/// Text and bytes go in with their encoding stated and base64 done, so the
+/// strict checks pass; a bare text `Content` keeps the meaning the
+/// specification gives it (JSON), which the strict checks refuse.
+#[test]
+fn attachments_take_text_bytes_and_json_the_strict_way() {
+    let log = "Failed password for root from 198.51.100.7 port 4242 ssh2\n";
+    let built = |attachment: idmefv2::types::AttachmentBuilder| {
+        Message::builder(analyzer())
+            .attachment(attachment)
+            .build()
+            .map(|m| m.attachment.unwrap().remove(0))
+    };
+    let bare = Message::builder(analyzer())
+        .attachment(
+            Attachment::builder("log")
+                .content_type("text/plain")
+                .content(log),
+        )
+        .build()
+        .unwrap();
+    bare.validate().unwrap();
+    let refused = bare.validate_strict().unwrap_err();
+    assert_eq!(refused.violations()[0].keyword(), "json-content");
+
+    let text = built(Attachment::builder("log").text(log)).unwrap();
+    assert_eq!(
+        text.content_type.unwrap().as_str(),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(text.content_encoding.as_deref(), Some("base64"));
+    let Some(Content::Text(encoded)) = &text.content else {
+        panic!("{:?}", text.content)
+    };
+    assert_eq!(
+        encoded,
+        "RmFpbGVkIHBhc3N3b3JkIGZvciByb290IGZyb20gMTk4LjUxLjEwMC43IHBvcnQgNDI0MiBzc2gyCg=="
+    );
+    // A content type given before or after is kept.
+    for csv in [
+        Attachment::builder("t")
+            .content_type("text/csv")
+            .text("a,b\n"),
+        Attachment::builder("t")
+            .text("a,b\n")
+            .content_type("text/csv"),
+    ] {
+        assert_eq!(
+            built(csv).unwrap().content_type.unwrap().as_str(),
+            "text/csv"
+        );
+    }
+    let bytes = built(Attachment::builder("pcap").bytes([0xd4, 0xc3, 0xb2, 0xa1])).unwrap();
+    assert_eq!(
+        bytes.content_type.unwrap().as_str(),
+        "application/octet-stream"
+    );
+    assert_eq!(bytes.content, Some(Content::Text("1MOyoQ==".into())));
+
+    let object =
+        built(Attachment::builder("ctx").json(json!({"OperatorMail": "soc@example.org"}))).unwrap();
+    assert_eq!(object.content_encoding.as_deref(), Some("json"));
+    assert_eq!(
+        object.content,
+        Some(Content::Text(
+            r#"{"OperatorMail":"soc@example.org"}"#.into()
+        ))
+    );
+    let error = built(Attachment::builder("ctx").json(json!([1, 2]))).unwrap_err();
+    let pointers: Vec<String> = error
+        .violations()
+        .iter()
+        .map(|v| v.pointer().to_string())
+        .collect();
+    assert_eq!(pointers, ["/Attachment/0/Content"]);
+
+    let message = Message::builder(analyzer())
+        .attachment(Attachment::builder("log").text(log))
+        .attachment(Attachment::builder("pcap").bytes(b"\x00\x01"))
+        .attachment(Attachment::builder("ctx").json(json!({"k": "v"})))
+        .build()
+        .unwrap();
+    message.validate_strict().unwrap();
+}
+
+/// An unknown value of a value list is answered with the closest valid
+/// spellings, a letter-case match first, in the same words whether typed
+/// decoding, untyped validation, `FromStr` or `Message::set` refused it.
+#[test]
+fn unknown_values_name_the_closest_spellings_everywhere() {
+    use idmefv2::types::Priority;
+    let message = |priority: &str| {
+        json!({"Version": "2.D.V08", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+               "CreateTime": "2025-01-01T00:00:00Z", "Analyzer": {"Name": "ids"},
+               "Priority": priority})
+    };
+    let expected = "not a value of the Priority list; did you mean `High`?";
+    let typed = Message::from_slice(&serde_json::to_vec(&message("high")).unwrap()).unwrap_err();
+    let untyped = idmefv2::validate(&message("high")).unwrap_err();
+    let parsed = "high".parse::<Priority>().unwrap_err();
+    let mut built = Message::builder(analyzer()).build().unwrap();
+    let set = built.set(&"Priority".parse().unwrap(), "high").unwrap_err();
+    for (how, v) in [
+        ("typed", typed.violations()[0].clone()),
+        ("untyped", untyped.violations()[0].clone()),
+        ("FromStr", parsed),
+        ("set", set.violations()[0].clone()),
+    ] {
+        assert_eq!(v.reason(), expected, "{how}");
+        assert_eq!(v.keyword(), "enum", "{how}");
+    }
+    let reason = |text: &str| {
+        idmefv2::validate(&message(text)).unwrap_err().violations()[0]
+            .reason()
+            .to_string()
+    };
+    assert_eq!(
+        reason("Hihg"),
+        "not a value of the Priority list; did you mean `High`?"
+    );
+    // Nothing close: the short list is spelt out, and the text sent is
+    // never repeated.
+    let far = reason("customer-4711");
+    assert_eq!(
+        far,
+        "not a value of the Priority list; expected `Unknown`, `Info`, `Low`, `Medium` or `High`"
+    );
+    let category = "Recon.Netwrok".parse::<Category>().unwrap_err();
+    assert_eq!(
+        category.reason(),
+        "not a value of the Category list; did you mean `Recon.Network`?"
+    );
+    let far = "Zzz.customer-4711".parse::<Category>().unwrap_err();
+    assert!(!far.reason().contains("4711"), "{far}");
+}
+
+/// Other refusals say what was expected: the JSON type wanted and the one
+/// found, the closest member name, the class missing a member.
+#[test]
+fn refusals_say_what_was_expected() {
+    let error = idmefv2::validate(&json!({
+        "Version": "2.D.V08", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+        "CreateTime": "2025-01-01T00:00:00Z", "Analyzer": {"IP": "192.0.2.1"},
+        "Category": "Recon.Network", "Confidence": "high", "Hostname": "x",
+        "Source": [{"ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "Hostame": "db"}]
+    }))
+    .unwrap_err();
+    let mut found: Vec<(String, String)> = error
+        .violations()
+        .iter()
+        .map(|v| (v.pointer().to_string(), v.reason().to_string()))
+        .collect();
+    found.sort();
+    let expected: Vec<(String, String)> = [
+        ("", "unknown member of the message: `Hostname`"),
+        ("/Analyzer", "Analyzer lacks its required member `Name`"),
+        ("/Category", "expected an array, found a string"),
+        ("/Confidence", "expected a number, found a string"),
+        (
+            "/Source/0",
+            "unknown member of Source: `Hostame` (did you mean `Hostname`?)",
+        ),
+    ]
+    .iter()
+    .map(|(p, r)| (p.to_string(), r.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+    let path = |text: &str| {
+        text.parse::<idmefv2::Path>()
+            .unwrap_err()
+            .reason()
+            .to_string()
+    };
+    assert_eq!(
+        path("Source.Hostame"),
+        "unknown attribute name for class Source; did you mean `Hostname`?"
+    );
+    assert_eq!(
+        path("Sourse.IP"),
+        "unknown class name; did you mean `Source`?"
+    );
+    assert_eq!(
+        path("Vector.Name"),
+        "unknown class name; the classes are `Analyzer`, `Sensor`, `Source`, `Target` and `Attachment`"
+    );
+}
+
+/// A message with a UTF-8 byte-order mark is refused, and the mark named,
+/// by every entry point that reads bytes.
+#[test]
+fn a_byte_order_mark_is_refused_by_name() {
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend(Message::builder(analyzer()).build().unwrap().to_vec());
+    let errors = [
+        Message::from_slice(&bytes).unwrap_err(),
+        idmefv2::validate_slice(&bytes, &Limits::default()).unwrap_err(),
+        idmefv2::upgrade::upgrade_slice(&bytes, &Limits::default(), Version::V08).unwrap_err(),
+        Message::unserialize_with(
+            &SerializedMessage {
+                content_type: "application/json".into(),
+                payload: bytes.clone(),
+            },
+            &Limits::default(),
+        )
+        .unwrap_err(),
+    ];
+    for error in errors {
+        let Error::Syntax {
+            line,
+            column,
+            reason,
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!((*line, *column), (1, 1));
+        assert!(reason.contains("byte-order mark"), "{reason}");
+    }
+    // Without it, the same bytes are a message.
+    Message::from_slice(&bytes[3..]).unwrap();
 }

@@ -141,8 +141,10 @@ fn assert_shape(line: &Value) {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys, BTreeSet::from(["path", "message"]), "{line}");
+        assert_eq!(keys, BTreeSet::from(["path", "line", "message"]), "{line}");
         assert!(error["path"].is_string() && error["message"].is_string());
+        // The line of the offending value, at or after the message's own.
+        assert!(error["line"].as_u64().unwrap() >= line["line"].as_u64().unwrap());
     }
     assert_eq!(
         line["valid"].as_bool().expect("valid is a boolean"),
@@ -188,6 +190,8 @@ fn json_output_has_exactly_the_documented_fields() {
     assert_eq!(lines[1]["version"], "2.D.V08");
     assert_eq!(lines[1]["errors"].as_array().unwrap().len(), 1);
     assert_eq!(lines[1]["errors"][0]["path"], "/ID");
+    // The line of the value, in the indented file.
+    assert_eq!(lines[1]["errors"][0]["line"], 3);
     // The offending value is never repeated.
     let bad_id = String::from_utf8(read(BAD_ID)).unwrap();
     let bad_value: Value = serde_json::from_str(&bad_id).unwrap();
@@ -284,6 +288,13 @@ fn several_messages_in_one_file_keep_their_lines_and_order() {
             (3, third, true),
             (4, third + 1, false),
         ]
+    );
+    // Each error names the line of its value in the file.
+    assert_eq!(
+        lines[1]["errors"][0]["line"],
+        pretty_lines as u64 + 3,
+        "{}",
+        lines[1]
     );
     // Syntax errors are placed in the file, not in the message.
     assert_eq!(
@@ -831,15 +842,16 @@ fn strict_reports_each_rule_by_name_at_its_pointer() {
         ]
     );
 
-    // Text output: the same lines as schema failures.
+    // Text output: the same lines as schema failures, each on the line
+    // of its value.
     let run = idmefv2(&["validate", "--strict", file.path()]);
     assert_eq!(run.code, 1);
     let f = file.path();
     let out: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(out.len(), 3, "{}", run.stdout);
-    assert!(out[0].starts_with(&format!("{f}:1: /Source/0/Port/1: port-range: ")));
+    assert!(out[0].starts_with(&format!("{f}:3: /Source/0/Port/1: port-range: ")));
     assert!(out[1].starts_with(&format!(
-        "{f}:1: /Source/0/Attachment/0: attachment-reference: "
+        "{f}:4: /Source/0/Attachment/0: attachment-reference: "
     )));
     assert_eq!(out[2], "0 valid, 1 invalid");
 
@@ -904,6 +916,54 @@ fn mask(mut value: Value, pointers: &[String]) -> Value {
     value
 }
 
+/// Holds `written` to the library's upgrade `expected`, but for the
+/// identifiers made up (which differ from run to run); gives their
+/// pointers.
+fn same_but_invented(
+    written: &idmefv2::Message,
+    expected: &idmefv2::upgrade::Upgraded,
+    file: &str,
+) -> Vec<String> {
+    let invented: Vec<String> = expected
+        .report
+        .iter()
+        .filter(|n| n.kind == idmefv2::upgrade::NoteKind::Invented)
+        .map(|n| n.pointer.clone())
+        .collect();
+    assert_eq!(
+        mask(written.to_value(), &invented),
+        mask(expected.message.to_value(), &invented),
+        "{file}"
+    );
+    invented
+}
+
+/// The line of a file indented by two spaces per level where the value at
+/// `pointer` of its message `original` starts: the line of its member, or
+/// of its entry in a list; line 1 when the message has no value there (an
+/// identifier the upgrade made up).
+fn note_line(original: &Value, lines: &[&str], pointer: &str) -> usize {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return 1;
+    };
+    if original.pointer(pointer).is_none() {
+        return 1;
+    }
+    let parent_line = note_line(original, lines, parent);
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let inner = indent(lines[parent_line - 1]) + 2;
+    let mut entries = lines
+        .iter()
+        .enumerate()
+        .skip(parent_line)
+        .filter(|(_, l)| indent(l) == inner && !l.trim_start().starts_with(['}', ']']));
+    let found = match last.parse::<usize>() {
+        Ok(index) => entries.nth(index),
+        Err(_) => entries.find(|(_, l)| l.trim_start().starts_with(&format!("\"{last}\":"))),
+    };
+    found.unwrap_or_else(|| panic!("{pointer} not found")).0 + 1
+}
+
 #[test]
 fn upgrade_writes_a_v08_message_and_the_library_report_for_every_draft() {
     let files = fixture_files("drafts/valid");
@@ -929,24 +989,17 @@ fn upgrade_writes_a_v08_message_and_the_library_report_for_every_draft() {
             "{file}: {}",
             run.stderr
         );
+        let text = String::from_utf8(read(file)).unwrap();
+        let file_lines: Vec<&str> = text.lines().collect();
         for (line, note) in report.iter().zip(&expected.report) {
-            assert_eq!(*line, format!("{file}:1: {note}"));
+            let at = note_line(&original, &file_lines, &note.pointer);
+            assert_eq!(*line, format!("{file}:{at}: {note}"));
             let pointer = line.split(": ").nth(1).unwrap();
             assert_eq!(pointer, note.pointer);
         }
 
         // The message is the library's, but for the identifiers made up.
-        let invented: Vec<String> = expected
-            .report
-            .iter()
-            .filter(|n| n.kind == idmefv2::upgrade::NoteKind::Invented)
-            .map(|n| n.pointer.clone())
-            .collect();
-        assert_eq!(
-            mask(message.to_value(), &invented),
-            mask(expected.message.to_value(), &invented),
-            "{file}"
-        );
+        let invented = same_but_invented(&message, &expected, file);
         // Made-up identifiers are not printed in the report.
         for pointer in &invented {
             let id = message
@@ -1093,7 +1146,7 @@ fn upgrade_reports_what_it_cannot_carry_and_writes_the_rest() {
     );
     assert!(
         report[1].starts_with(&format!(
-            "{f}:2: /Analyzer: cannot upgrade from 2.D.V02 to 2.D.V08: "
+            "{f}:3: /Analyzer: cannot upgrade from 2.D.V02 to 2.D.V08: "
         )),
         "{}",
         report[1]
@@ -1130,6 +1183,271 @@ fn convert_sends_older_drafts_to_upgrade() {
     assert_eq!(run.stdout.lines().count(), 1);
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{}", run.stderr);
-    assert!(lines[0].starts_with(&format!("{V04_MINIMAL}:1: /Version: valid 2.D.V04 message")));
+    // On the line of the Version member.
+    assert!(lines[0].starts_with(&format!("{V04_MINIMAL}:2: /Version: valid 2.D.V04 message")));
     assert!(lines[0].contains("upgrade"), "{}", lines[0]);
+}
+
+/// Runs `idmefv2 ARGS` with a terminal as standard input and output (the
+/// `script` program of util-linux makes one), standard input ending at
+/// once (one end of input, as one Ctrl-D gives); gives what the terminal
+/// showed. A terminal, unlike a file, would wait for more input if read
+/// again after its end, so this also shows that the tool stops at once.
+fn idmefv2_on_a_terminal(args: &[&str]) -> String {
+    let command = std::iter::once(env!("CARGO_BIN_EXE_idmefv2"))
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run script (util-linux), which .ci/run installs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().expect("wait for script").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`idmefv2 {}` on a terminal did not stop at the end of input",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("script output");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn empty_input_is_no_message_found() {
+    let empty = Temp::new("empty.json", b"");
+    let blank = Temp::new("blank.ndjson", b"\n  \n\t\r\n");
+    let mark = Temp::new("mark.json", "\u{feff}\n".as_bytes());
+    for path in [empty.path(), blank.path(), mark.path()] {
+        for args in [
+            &["validate"][..],
+            &["validate", "--ndjson"][..],
+            &["validate", "--format", "json"][..],
+            &["upgrade"][..],
+            &["convert", "--ndjson"][..],
+        ] {
+            let mut args = args.to_vec();
+            args.push(path);
+            let run = idmefv2(&args);
+            assert_eq!(run.code, 1, "{args:?}");
+            assert_eq!(
+                run.stderr,
+                format!("idmefv2: {path}: no message found\n"),
+                "{args:?}"
+            );
+            assert_eq!(run.stdout, "", "{args:?}");
+        }
+    }
+    let run = idmefv2_with_stdin(&["validate"], Some(b""));
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr, "idmefv2: -: no message found\n");
+    assert_eq!(run.stdout, "");
+    // Beside a message, the summary counts the messages and the status
+    // still says that an input held none.
+    let run = idmefv2(&["validate", MINIMAL, empty.path()]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "1 valid, 0 invalid\n");
+    assert!(run.stderr.contains("no message found"), "{}", run.stderr);
+}
+
+#[test]
+fn standard_input_on_a_terminal_is_announced() {
+    let shown = idmefv2_on_a_terminal(&["validate"]);
+    assert!(
+        shown.contains("reading messages from standard input; end with Ctrl-D"),
+        "{shown}"
+    );
+    assert!(shown.contains("-: no message found"), "{shown}");
+    // From a pipe or a file, nothing is announced.
+    let run = idmefv2_with_stdin(&["validate"], Some(compact(MINIMAL).as_bytes()));
+    assert_eq!(run.stderr, "");
+    let shown = idmefv2_on_a_terminal(&["validate", MINIMAL]);
+    assert!(!shown.contains("reading messages"), "{shown}");
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_skipped_and_any_other_named() {
+    let bom = "\u{feff}";
+    let ndjson = format!("{bom}{}\n{}\n", compact(MINIMAL), compact(BAD_ID));
+    let file = Temp::new("bom.ndjson", ndjson.as_bytes());
+    let run = idmefv2(&["validate", "--ndjson", file.path()]);
+    assert_eq!(run.code, 1);
+    let out: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(out.len(), 2, "{}", run.stdout);
+    assert!(out[0].starts_with(&format!("{}:2: /ID: ", file.path())));
+    assert_eq!(out[1], "1 valid, 1 invalid");
+    let pretty = format!("{bom}{}", String::from_utf8(read(MINIMAL)).unwrap());
+    let file = Temp::new("bom.json", pretty.as_bytes());
+    let run = idmefv2(&["validate", file.path()]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "1 valid, 0 invalid\n"));
+    // A mark in the middle (a file appended to another) is refused by name.
+    let appended = format!("{}\n{bom}{}\n", compact(MINIMAL), compact(MINIMAL));
+    let file = Temp::new("appended.ndjson", appended.as_bytes());
+    let run = idmefv2(&["validate", "--ndjson", file.path()]);
+    assert_eq!(run.code, 1);
+    let out: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        out[0],
+        format!(
+            "{}:2: (message): invalid JSON at line 2, column 1: the text starts with a UTF-8 \
+             byte-order mark (U+FEFF), which JSON exchanged between systems must not carry \
+             (RFC 8259, section 8.1)",
+            file.path()
+        )
+    );
+}
+
+#[test]
+fn max_bytes_bounds_every_subcommand_that_reads_messages() {
+    let minimal = compact(MINIMAL);
+    let file = Temp::new("one.json", minimal.as_bytes());
+    let small = (minimal.len() - 1).to_string();
+    let exact = minimal.len().to_string();
+    for sub in [&["validate"][..], &["upgrade"][..], &["convert"][..]] {
+        let mut args = sub.to_vec();
+        args.extend(["--max-bytes", &small, file.path()]);
+        let run = idmefv2(&args);
+        assert_eq!(run.code, 1, "{args:?}");
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            all.contains(&format!(
+                "message of {} bytes exceeds the limit of {small} bytes",
+                minimal.len()
+            )),
+            "{args:?}: {all}"
+        );
+        let mut args = sub.to_vec();
+        args.extend(["--max-bytes", &exact, file.path()]);
+        assert_eq!(idmefv2(&args).code, 0, "{args:?}");
+    }
+    // Past the default of 1 MiB, when asked.
+    let mut big: Value = serde_json::from_slice(&read(MINIMAL)).unwrap();
+    big["Description"] = Value::String("x".repeat(2 << 20));
+    let big = Temp::new("big.json", serde_json::to_string(&big).unwrap().as_bytes());
+    assert_eq!(idmefv2(&["validate", big.path()]).code, 1);
+    let run = idmefv2(&["validate", "--max-bytes", "4194304", big.path()]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "1 valid, 0 invalid\n"));
+    let run = idmefv2(&["validate", "--max-bytes", "0", MINIMAL]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn convert_ndjson_carries_on_past_a_broken_line() {
+    let text = format!(
+        "{}\n{{\"Version\": oops\n{}\n",
+        compact(MINIMAL),
+        compact(MINIMAL)
+    );
+    let run = idmefv2_with_stdin(&["convert", "--ndjson"], Some(text.as_bytes()));
+    assert_eq!(run.code, 1);
+    let out: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(out.len(), 2, "{}", run.stdout);
+    for line in out {
+        let written: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            written,
+            serde_json::from_slice::<Value>(&read(MINIMAL)).unwrap()
+        );
+    }
+    assert!(
+        run.stderr.starts_with("-:2: (message): invalid JSON"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn example_count_and_ndjson() {
+    let run = idmefv2(&["example", "--count", "5", "--ndjson"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 5);
+    let ids: BTreeSet<String> = lines
+        .iter()
+        .map(|l| {
+            let m = idmefv2::Message::from_slice(l.as_bytes()).unwrap();
+            m.validate_strict().unwrap();
+            m.id.to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 5, "fresh IDs");
+    // Indented ones, one after another, read back as a stream.
+    let run = idmefv2(&["example", "--count", "3"]);
+    let check = idmefv2_with_stdin(&["validate"], Some(run.stdout.as_bytes()));
+    assert_eq!(check.stdout, "3 valid, 0 invalid\n");
+    assert_eq!(idmefv2(&["example", "--count", "0"]).stdout, "");
+}
+
+#[test]
+fn upgrade_repair_wraps_single_texts_and_reports_each() {
+    let files = fixture_files("drafts/repair");
+    assert_eq!(files.len(), 5);
+    for file in &files {
+        let original: Value = serde_json::from_slice(&read(file)).unwrap();
+        let expected = idmefv2::upgrade::Options::default()
+            .repair(true)
+            .upgrade(&original)
+            .unwrap();
+        let run = idmefv2(&["upgrade", "--repair", file]);
+        assert_eq!(run.code, 0, "{file}: {}", run.stderr);
+        let message = idmefv2::Message::from_slice(run.stdout.trim_end().as_bytes()).unwrap();
+        same_but_invented(&message, &expected, file);
+        let text = String::from_utf8(read(file)).unwrap();
+        let file_lines: Vec<&str> = text.lines().collect();
+        let report: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(report.len(), expected.report.len(), "{file}");
+        let mut repaired = 0;
+        for (line, note) in report.iter().zip(&expected.report) {
+            let at = note_line(&original, &file_lines, &note.pointer);
+            assert_eq!(*line, format!("{file}:{at}: {note}"));
+            if line.contains(": repaired: ") {
+                repaired += 1;
+                // The value is not printed.
+                let value = original.pointer(&note.pointer).unwrap().as_str().unwrap();
+                assert!(!line.contains(value), "{line}");
+            }
+        }
+        assert!(repaired > 0, "{file}");
+        // Without --repair the 2.D.V04 and 2.D.V08 ones are refused (the
+        // 2.D.V03 analyzer is not checked by its own draft, so it passes
+        // and loses those members on the way instead).
+        let run = idmefv2(&["upgrade", file]);
+        if original["Version"] == "2.D.V03" {
+            assert!(run.stderr.contains(": dropped: "), "{file}");
+        } else {
+            assert_eq!(run.code, 1, "{file}");
+            assert_eq!(run.stdout, "", "{file}");
+        }
+    }
+}
+
+/// The flags the issue calls the contract, by their exact names.
+#[test]
+fn the_contract_flags_exist() {
+    for (sub, flags) in [
+        (
+            "validate",
+            &["--ndjson", "--format", "--quiet", "--strict", "--max-bytes"][..],
+        ),
+        (
+            "upgrade",
+            &["--to", "--ndjson", "--pretty", "--repair", "--max-bytes"][..],
+        ),
+        ("example", &["--count", "--ndjson"][..]),
+        ("convert", &["--ndjson", "--max-bytes"][..]),
+    ] {
+        let help = idmefv2(&[sub, "--help"]).stdout;
+        for flag in flags {
+            assert!(help.contains(&format!(" {flag}")), "{sub} {flag}");
+        }
+    }
 }

@@ -6,7 +6,9 @@
 //! `fixtures/drafts/invalid` refused ones (with `EXPECTED.tsv`), and
 //! `fixtures/drafts/upgraded` the expected upgrade of each valid one:
 //! `{"from", "message", "report"}`, with `"<invented>"` standing for each
-//! identifier the upgrade makes up.
+//! identifier the upgrade makes up. `fixtures/drafts/repair` holds messages
+//! that need the upgrade's repair (single texts where lists are wanted),
+//! and `fixtures/drafts/repaired` their expected upgrade with repair on.
 
 use std::{collections::BTreeMap, fs, path::Path};
 
@@ -84,17 +86,18 @@ const ACCEPTED_BY: [(&str, &[&str], bool); 13] = [
     ("v07-status-and-sectors", &["2.D.V07"], false),
 ];
 
-/// Every `idmefv2-*.json` file in `schema/` is a supported draft, and
+/// Every file in `schema/` but the value docs is a supported draft, and
 /// nothing else is.
 #[test]
 fn every_draft_is_supported() {
     let mut files: Vec<String> = fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter_map(|name| {
-            name.strip_prefix("idmefv2-")
-                .and_then(|n| n.strip_suffix(".json"))
-                .map(str::to_string)
+        .filter(|name| name != "value-docs.json")
+        .map(|name| {
+            name.trim_start_matches("idmefv2-")
+                .trim_end_matches(".json")
+                .to_string()
         })
         .collect();
     files.sort();
@@ -238,23 +241,28 @@ fn report_json(report: &[UpgradeNote]) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn upgrades_give_the_expected_message_and_exact_report() {
-    let expected_all = fixtures("upgraded");
-    let valid = fixtures("valid");
+/// Upgrades each fixture of `inputs` with `options` and holds the result
+/// to its counterpart in `expected` (same file names): the message and the
+/// report exactly, the invented IDs aside; the same from bytes.
+fn check_upgrades(inputs: &str, expected: &str, options: upgrade::Options) -> usize {
+    let expected_all = fixtures(expected);
+    let inputs = fixtures(inputs);
     assert_eq!(
         expected_all.keys().collect::<Vec<_>>(),
-        valid.keys().collect::<Vec<_>>()
+        inputs.keys().collect::<Vec<_>>()
     );
-    for (name, bytes) in valid {
-        let original = value(&bytes);
-        let expected = value(&expected_all[&name]);
-        let upgraded = upgrade::upgrade_latest(&original).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for (name, bytes) in &inputs {
+        let original = value(bytes);
+        let expected = value(&expected_all[name]);
+        let upgraded = options
+            .upgrade(&original)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             upgraded.from,
             original["Version"].as_str().unwrap(),
             "{name}"
         );
+        assert_eq!(expected["from"], upgraded.from, "{name}");
         assert_eq!(upgraded.message.version, Version::V08, "{name}");
 
         // Valid 2.D.V08, by the schema and by the typed decoder.
@@ -294,12 +302,110 @@ fn upgrades_give_the_expected_message_and_exact_report() {
         assert_eq!(produced, want, "{name}");
 
         // Bytes in, same result (the IDs aside).
-        let from_bytes = upgrade::upgrade_slice(&bytes, &Limits::default(), Version::V08).unwrap();
+        let from_bytes = options.upgrade_slice(bytes).unwrap();
         assert_eq!(
             report_json(&from_bytes.report),
             report_json(&upgraded.report)
         );
     }
+    inputs.len()
+}
+
+#[test]
+fn upgrades_give_the_expected_message_and_exact_report() {
+    check_upgrades("valid", "upgraded", upgrade::Options::default());
+    // The functions of the module are those options with a target.
+    for (name, bytes) in fixtures("valid") {
+        let by_function = upgrade::upgrade_slice(&bytes, &Limits::default(), Version::V08)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let by_options = upgrade::Options::default().upgrade_slice(&bytes).unwrap();
+        assert_eq!(
+            report_json(&by_function.report),
+            report_json(&by_options.report),
+            "{name}"
+        );
+    }
+}
+
+/// Messages shaped like those deployed connectors send (an antivirus, a web
+/// application firewall, a network IDS on 2.D.V04; a 2.D.V08 sensor; a
+/// loose 2.D.V03 analyzer): single texts where lists are wanted. Repair
+/// wraps each and reports it; without repair they are refused, or (the
+/// unchecked 2.D.V03 analyzer) lose those members on the way.
+#[test]
+fn repairs_give_the_expected_message_and_exact_report() {
+    let repaired = check_upgrades(
+        "repair",
+        "repaired",
+        upgrade::Options::default().repair(true),
+    );
+    assert_eq!(repaired, 5);
+    for (name, bytes) in fixtures("repair") {
+        let original = value(&bytes);
+        let with = upgrade::Options::default()
+            .repair(true)
+            .upgrade(&original)
+            .unwrap();
+        let mut wrapped: Vec<&str> = with
+            .report
+            .iter()
+            .filter(|n| n.kind == NoteKind::Repaired)
+            .map(|n| n.pointer.as_str())
+            .collect();
+        wrapped.sort_unstable();
+        assert!(!wrapped.is_empty(), "{name}");
+        for note in with.report.iter().filter(|n| n.kind == NoteKind::Repaired) {
+            assert_eq!(
+                original.pointer(&note.pointer),
+                note.value.as_ref(),
+                "{name}"
+            );
+            assert_eq!(note.moved_to, Some(format!("{}/0", note.pointer)), "{name}");
+            assert_eq!(
+                note.to_string().split(": ").nth(1),
+                Some("repaired"),
+                "{name}"
+            );
+        }
+        match upgrade::upgrade_latest(&original) {
+            Err(Error::Invalid(violations)) => {
+                let mut refused: Vec<&str> = violations.iter().map(|v| v.pointer()).collect();
+                refused.sort_unstable();
+                assert_eq!(refused, wrapped, "{name}: refused without repair");
+            }
+            Err(e) => panic!("{name}: {e}"),
+            Ok(without) => {
+                let mut dropped: Vec<&str> = without
+                    .report
+                    .iter()
+                    .filter(|n| n.kind == NoteKind::Dropped)
+                    .map(|n| n.pointer.as_str())
+                    .collect();
+                dropped.sort_unstable();
+                assert_eq!(dropped, wrapped, "{name}: dropped without repair");
+            }
+        }
+    }
+    // Repair fixes nothing else: a list of classes given as one object, a
+    // wrong value inside a wrapped list.
+    let refused = |message: Value| {
+        let error = upgrade::Options::default()
+            .repair(true)
+            .upgrade(&message)
+            .unwrap_err();
+        error
+            .violations()
+            .iter()
+            .map(|v| v.pointer().to_string())
+            .collect::<Vec<_>>()
+    };
+    let base = value(&fixtures("repair")["v08-status-and-type-texts"]);
+    let mut one_source = base.clone();
+    one_source["Source"] = base["Source"][0].clone();
+    assert_eq!(refused(one_source), ["/Source"]);
+    let mut bad_status = base.clone();
+    bad_status["Status"] = json!("Solved");
+    assert_eq!(refused(bad_status), ["/Status/0"]);
 }
 
 /// A fixture, a draft step, and the notes that step must leave.

@@ -1,6 +1,8 @@
 //! Every fixture behaves as it states: valid ones decode, validate and
-//! re-encode to the same JSON value; invalid ones are refused by typed
-//! decoding and by validation, at the JSON pointer listed in EXPECTED.tsv.
+//! re-encode to the same JSON value, and pass the strict checks unless
+//! `fixtures/valid/NOT-STRICT.tsv` lists their failures; invalid ones are
+//! refused by typed decoding and by validation, at the JSON pointer listed
+//! in EXPECTED.tsv.
 
 use std::{fs, path::Path};
 
@@ -47,18 +49,66 @@ fn valid_fixtures_round_trip_unchanged() {
     }
 }
 
+/// The rows of a fixture table (`#` starts a comment line), split at tabs.
+fn table(path: &str) -> Vec<Vec<String>> {
+    let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// Which valid fixtures pass `validate_strict`, and how the others fail:
+/// exactly the (pointer, rule) pairs of `NOT-STRICT.tsv`.
+#[test]
+fn valid_fixtures_are_strict_valid_unless_listed() {
+    let listed = table("fixtures/valid/NOT-STRICT.tsv");
+    let all = fixtures("valid");
+    for row in &listed {
+        assert!(
+            all.iter().any(|(name, _)| *name == row[0]),
+            "NOT-STRICT.tsv names {}, which is not a valid fixture",
+            row[0]
+        );
+    }
+    let mut strict_valid = 0;
+    for (name, bytes) in all {
+        let message = Message::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut expected: Vec<(String, String)> = listed
+            .iter()
+            .filter(|row| row[0] == name)
+            .map(|row| (row[1].clone(), row[2].clone()))
+            .collect();
+        let mut found: Vec<(String, String)> = match message.validate_strict() {
+            Ok(()) => Vec::new(),
+            Err(e) => e
+                .violations()
+                .iter()
+                .map(|v| (v.pointer().to_string(), v.keyword().to_string()))
+                .collect(),
+        };
+        expected.sort();
+        found.sort();
+        assert_eq!(found, expected, "{name}: strict failures");
+        strict_valid += usize::from(found.is_empty());
+    }
+    assert!(
+        strict_valid >= 25,
+        "only {strict_valid} strict-valid fixtures"
+    );
+}
+
 #[test]
 fn invalid_fixtures_are_refused_where_stated() {
-    let table = fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invalid/EXPECTED.tsv"),
-    )
-    .expect("EXPECTED.tsv");
-    let expected: Vec<(&str, &str)> = table
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let mut cols = l.split('\t');
-            (cols.next().unwrap(), cols.next().expect("pointer column"))
+    let rows = table("fixtures/invalid/EXPECTED.tsv");
+    let expected: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row[0].as_str(),
+                row.get(1).expect("pointer column").as_str(),
+            )
         })
         .collect();
     let all = fixtures("invalid");

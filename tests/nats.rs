@@ -661,7 +661,8 @@ mod cli {
         assert_eq!(out, "2 acknowledged (0 already in the stream), 1 refused\n");
         assert_eq!(
             err,
-            format!("{invalid}:1: /ID: not a UUID (8-4-4-4-12 hexadecimal digits)\n")
+            // The line of the offending value, not of the message's start.
+            format!("{invalid}:3: /ID: not a UUID (8-4-4-4-12 hexadecimal digits)\n")
         );
         // Another subject for the same stream: its configuration differs.
         let elsewhere = format!("{}/other", servers.url());

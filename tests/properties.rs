@@ -1,11 +1,18 @@
 //! Properties over generated input: every valid message decodes, encodes
 //! and decodes back to itself; no input, however broken, makes decoding or
-//! validation panic; and on mutated messages the typed decoder and
-//! `idmefv2::validate` give the same verdict.
+//! validation panic; on mutated messages the typed decoder and
+//! `idmefv2::validate` give the same verdict; and every message the
+//! builders make from values the rules allow passes the strict checks.
 
 use std::sync::OnceLock;
 
-use idmefv2::{Error, Message};
+use idmefv2::{
+    types::{
+        AnalyzerCategory, AnalyzerData, AnalyzerMethod, Category, Priority, SourceCategory, Status,
+        TargetCategory,
+    },
+    Analyzer, Attachment, Error, Id, Message, Source, Target, Timestamp,
+};
 use idmefv2_tools::gen::{self, Generator, Rng};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -113,8 +120,158 @@ fn exercise(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A value of `all` other than the extension entry `ext` (which needs its
+/// extension text, given separately).
+fn listed<T: Copy + PartialEq>(rng: &mut Rng, all: &[T], ext: Option<T>) -> T {
+    loop {
+        let value = *rng.pick(all);
+        if Some(value) != ext {
+            return value;
+        }
+    }
+}
+
+/// A timestamp of any year the format can write, at a whole-minute offset,
+/// with nanoseconds.
+fn instant(rng: &mut Rng) -> Timestamp {
+    // 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z, in Unix seconds.
+    let seconds = (rng.next_u64() % 315_569_520_000) as i64 - 62_167_219_200;
+    let nanos = i128::from(rng.next_u64() % 1_000_000_000);
+    let utc = time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(seconds) * 1_000_000_000 + nanos,
+    )
+    .expect("within years 0000-9999");
+    let minutes = rng.range(0, 24 * 60 - 1) as i16 - (12 * 60);
+    let offset =
+        time::UtcOffset::from_whole_seconds(i32::from(minutes) * 60).expect("whole minutes");
+    let local = utc.to_offset(offset);
+    Timestamp::try_from(local).unwrap_or_else(|_| Timestamp::try_from(utc).expect("UTC in range"))
+}
+
+/// Text of every kind a sensor may attach: ASCII, accents, control
+/// characters, quotes, emoji.
+fn any_text(rng: &mut Rng) -> String {
+    const PIECES: &[&str] = &[
+        "a", "Z", "0", " ", "\n", "\t", "\"", "\\", "{", "é", "ß", "\u{0}", "🚨", "=", "/",
+    ];
+    (0..rng.below(40)).map(|_| *rng.pick(PIECES)).collect()
+}
+
+/// A message made with the builders from random values that the rules
+/// allow: ports from 1, unique attachment names and references to them,
+/// extension entries only with their extension text, content through the
+/// attachment setters.
+fn built_message(seed: u64) -> Message {
+    let mut rng = Rng::new(seed);
+    let mut analyzer = Analyzer::builder("sensor-01")
+        .ip("192.0.2.10")
+        .category(listed(
+            &mut rng,
+            &AnalyzerCategory::ALL,
+            Some(AnalyzerCategory::ExtValue),
+        ))
+        .data(listed(
+            &mut rng,
+            &AnalyzerData::ALL,
+            Some(AnalyzerData::ExtValue),
+        ))
+        .method(listed(
+            &mut rng,
+            &AnalyzerMethod::ALL,
+            Some(AnalyzerMethod::ExtValue),
+        ));
+    if rng.one_in(3) {
+        analyzer = analyzer
+            .category(AnalyzerCategory::ExtValue)
+            .ext_category("honeynet");
+    }
+    let mut message = Message::builder(analyzer)
+        .create_time(instant(&mut rng))
+        .priority(*rng.pick(&Priority::ALL))
+        .status(*rng.pick(&Status::ALL))
+        .category(listed(
+            &mut rng,
+            &Category::ALL,
+            Some(Category::OtherExtValue),
+        ));
+    if rng.one_in(2) {
+        message = message
+            .start_time(instant(&mut rng))
+            .report_time(instant(&mut rng));
+    }
+    if rng.one_in(3) {
+        message = message
+            .category(Category::OtherExtValue)
+            .ext_category("site-rule");
+    }
+    if rng.one_in(3) {
+        message = message
+            .aggr_condition("Source(0).IP")
+            .aggr_condition("Target.Port(0)");
+    }
+    let names: Vec<String> = (0..rng.below(4)).map(|i| format!("att{i}")).collect();
+    for name in &names {
+        let attachment = Attachment::builder(name.as_str()).file_name("capture");
+        let attachment = match rng.below(5) {
+            0 => attachment.text(any_text(&mut rng)),
+            1 => attachment.content_type("text/csv").text(any_text(&mut rng)),
+            2 => attachment.bytes(
+                (0..rng.below(64))
+                    .map(|_| rng.next_u64() as u8)
+                    .collect::<Vec<u8>>(),
+            ),
+            3 => attachment
+                .json(serde_json::json!({"rule": any_text(&mut rng), "hits": rng.below(99)})),
+            _ => attachment.bytes([]).content_type("image/png"),
+        };
+        message = message.attachment(attachment.size(rng.below(1 << 20)));
+    }
+    for _ in 0..rng.below(3) {
+        let mut source = Source::builder(Id::generate())
+            .ip("198.51.100.7")
+            .port(rng.range(1, 65535) as u16)
+            .category(listed(
+                &mut rng,
+                &SourceCategory::ALL,
+                Some(SourceCategory::ExtValue),
+            ));
+        if let Some(name) = names.first() {
+            source = source.attachment(name.as_str());
+        }
+        message = message.source(source);
+    }
+    for _ in 0..rng.below(3) {
+        let mut target = Target::builder(Id::new_v4())
+            .hostname("db.example.org")
+            .port(rng.range(1, 65535))
+            .category(listed(
+                &mut rng,
+                &TargetCategory::ALL,
+                Some(TargetCategory::ExtValue),
+            ));
+        if let Some(name) = names.last() {
+            target = target.attachment(name.as_str());
+        }
+        message = message.target(target);
+    }
+    message
+        .build()
+        .expect("the builder accepts every value given")
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn builder_messages_pass_the_strict_checks(seed in any::<u64>()) {
+        let message = built_message(seed);
+        if let Err(e) = message.validate_strict() {
+            return Err(TestCaseError::fail(format!("{e}\n{}", message.to_string_pretty())));
+        }
+        prop_assert!(message.validate().is_ok());
+        let again = Message::from_slice(&message.to_vec()).expect("a built message decodes");
+        prop_assert_eq!(again.to_value(), message.to_value());
+    }
 
     #[test]
     fn valid_messages_round_trip(seed in any::<u64>()) {

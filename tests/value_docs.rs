@@ -15,12 +15,9 @@ use serde_json::Value;
 
 const SCHEMA: &str = "schema/idmefv2-2.D.V08.json";
 const DOCS: &str = "schema/value-docs.json";
-/// The specification, relative to the crate root: `../shared` beside a main
-/// checkout, `../../shared` from a worktree one level further down.
-const SPEC_CANDIDATES: [&str; 2] = [
-    "../shared/reference/spec/draft-lehmann-idmefv2-08.txt",
-    "../../shared/reference/spec/draft-lehmann-idmefv2-08.txt",
-];
+/// The specification, relative to the crate root (`../shared` beside the
+/// checkout, as for the conformance checks).
+const SPEC: &str = "../shared/reference/spec/draft-lehmann-idmefv2-08.txt";
 /// Environment variable naming the specification text explicitly.
 const SPEC_ENV: &str = "IDMEFV2_SPEC_TXT";
 /// A doc may share no run of this many consecutive words with the spec.
@@ -336,11 +333,10 @@ fn spec_streams(spec: &str) -> Vec<String> {
 }
 
 fn spec_text() -> Option<(PathBuf, String)> {
-    let mut candidates: Vec<PathBuf> = std::env::var_os(SPEC_ENV)
+    let candidates = std::env::var_os(SPEC_ENV)
         .map(PathBuf::from)
         .into_iter()
-        .collect();
-    candidates.extend(SPEC_CANDIDATES.iter().map(|p| root().join(p)));
+        .chain([root().join(SPEC)]);
     candidates.into_iter().find(|p| Path::is_file(p)).map(|p| {
         let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         (p, text)
@@ -355,7 +351,7 @@ fn no_long_word_run_from_the_specification() {
             std::io::stderr(),
             "note: specification text not found (set {SPEC_ENV} or place it at {}); \
              skipping the {RUN}-word overlap check",
-            SPEC_CANDIDATES[0]
+            SPEC
         );
         return;
     };

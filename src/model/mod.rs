@@ -1,14 +1,18 @@
 //! The typed model: the code `build/` generates from the schema, and the
 //! hand-written parts it stands on (checked scalar types, their pattern
-//! matchers, member order, builder support, the table of classes).
+//! matchers and comparisons, member order, builder support, the table of
+//! classes).
 //!
 //! The generated code refers to [`support`] only, so that the rest of this
 //! folder can be rearranged without touching the generator.
 
+mod attachment;
 mod builder;
+mod meaning;
 mod order;
 mod pattern;
 pub(crate) mod scalar;
+pub(crate) mod suggest;
 pub(crate) mod support;
 pub(crate) mod table;
 

@@ -10,14 +10,43 @@ use std::{cell::RefCell, fmt, str::FromStr, sync::OnceLock};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Number, Value};
 
+use super::meaning::{self, Meaning};
 use super::{builder::IntoField, pattern};
 use crate::{Error, Result, SchemaKeyword, Violation};
 
 macro_rules! text_type {
-    ($(#[$doc:meta])* $name:ident, $check:path, $keyword:path, $reason:literal) => {
+    ($(#[$doc:meta])* $name:ident, $check:path, $meaning:path, $keyword:path, $reason:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Debug)]
         pub struct $name(String);
+
+        // Equality, order and hash through one key (`meaning.rs`), so that
+        // they agree.
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                <$meaning as Meaning>::key(&self.0) == <$meaning as Meaning>::key(&other.0)
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                <$meaning as Meaning>::key(&self.0).cmp(&<$meaning as Meaning>::key(&other.0))
+            }
+        }
+
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                <$meaning as Meaning>::key(&self.0).hash(state)
+            }
+        }
 
         impl $name {
             /// Why a text is refused, in words.
@@ -136,13 +165,13 @@ macro_rules! text_type {
 macro_rules! hand_written {
     (
         patterns { $( $(#[$pdoc:meta])* $pname:ident = $pattern:literal,
-            matched by $pcheck:path, refused as $preason:literal; )* }
+            matched by $pcheck:path, compared as $pcmp:path, refused as $preason:literal; )* }
         formats { $( $(#[$fdoc:meta])* $fname:ident = $format:literal,
             matched by $fcheck:path, refused as $freason:literal; )* }
         values { $( $(#[$vdoc:meta])* $vname:ident = $shape:literal; )* }
     ) => {
-        $( text_type!($(#[$pdoc])* $pname, $pcheck, SchemaKeyword::Pattern, $preason); )*
-        $( text_type!($(#[$fdoc])* $fname, $fcheck, SchemaKeyword::Format, $freason); )*
+        $( text_type!($(#[$pdoc])* $pname, $pcheck, $pcmp, SchemaKeyword::Pattern, $preason); )*
+        $( text_type!($(#[$fdoc])* $fname, $fcheck, meaning::Text, SchemaKeyword::Format, $freason); )*
 
         /// The refusal text of the checked text type named like a schema
         /// definition, so that schema validation explains a broken pattern
@@ -506,7 +535,7 @@ macro_rules! integer_from {
         }
     )*};
 }
-integer_from!(u8, u16, u32, u64, i8, i16, i32, i64);
+integer_from!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
 impl Serialize for Integer {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -8,7 +8,9 @@ pub(crate) use super::scalar::replacements::*;
 pub(crate) use super::table::{Attribute, Class};
 pub(crate) use crate::{Error, SchemaKeyword, Version, Violation};
 
-/// The refusal of a text that is not one of the values of the list `name`.
-pub(crate) fn unlisted(name: &str) -> Violation {
-    Violation::new(SchemaKeyword::Enum, format!("not a {name} value"))
+/// The refusal of `given`, which is not one of the values of the list
+/// `name`, in the words schema validation uses for it.
+pub(crate) fn unlisted(name: &str, given: &str, values: &[&str]) -> Violation {
+    let reason = super::suggest::unlisted(Some(name), Some(given), values);
+    Violation::new(SchemaKeyword::Enum, reason)
 }

@@ -13,6 +13,10 @@
 //! the value concerned. What had to be made up (an identifier a later
 //! draft requires) is listed too, with the pointer where it now sits.
 //!
+//! Asked to with [`Options::repair`], the upgrade also repairs what
+//! deployed senders commonly get wrong — a single text where a list of
+//! texts is wanted — and lists each repair; see [`Options`].
+//!
 //! ```
 //! use idmefv2::upgrade::{self, NoteKind};
 //!
@@ -226,6 +230,7 @@
 //! A message already at the target draft comes back unchanged with an empty
 //! report; a message newer than the target is refused.
 
+mod repair;
 mod step;
 mod v04;
 mod v06;
@@ -262,6 +267,9 @@ pub enum NoteKind {
     /// A value the later draft has no place for; it is not in the upgraded
     /// message, and the note holds it.
     Dropped,
+    /// A single text where the schema wants a list of texts, made a
+    /// one-element list; only with [`Options::repair`].
+    Repaired,
 }
 
 impl fmt::Display for NoteKind {
@@ -272,6 +280,7 @@ impl fmt::Display for NoteKind {
             NoteKind::Extended => "extended",
             NoteKind::Invented => "invented",
             NoteKind::Dropped => "dropped",
+            NoteKind::Repaired => "repaired",
         })
     }
 }
@@ -327,7 +336,7 @@ pub struct Upgraded {
 /// [`Error::UnsupportedVersion`]). A valid message that cannot be carried
 /// forward gives [`Error::Upgrade`].
 pub fn upgrade_latest(message: &Value) -> Result<Upgraded> {
-    upgrade_to(message, Version::LATEST)
+    Options::default().upgrade(message)
 }
 
 /// Carries a message of any supported draft to `target`.
@@ -335,8 +344,7 @@ pub fn upgrade_latest(message: &Value) -> Result<Upgraded> {
 /// Attachment content in the upgraded message is bounded by the default
 /// [`Limits::max_depth`]; [`upgrade_slice`] takes explicit limits.
 pub fn upgrade_to(message: &Value, target: Version) -> Result<Upgraded> {
-    let limits = Limits::default().with_max_bytes(usize::MAX);
-    upgrade_with(message, target, &limits)
+    Options::default().target(target).upgrade(message)
 }
 
 /// Reads one encoded JSON message under `limits` (size, nesting, duplicate
@@ -354,38 +362,137 @@ pub fn upgrade_to(message: &Value, target: Version) -> Result<Upgraded> {
 /// # Ok::<(), idmefv2::Error>(())
 /// ```
 pub fn upgrade_slice(bytes: &[u8], limits: &Limits, target: Version) -> Result<Upgraded> {
-    if bytes.len() > limits.max_bytes {
-        return Err(Error::TooLarge {
-            size: bytes.len(),
-            limit: limits.max_bytes,
-        });
-    }
-    let value = json::parse_value(bytes, limits.document_depth(), limits.max_depth)?;
-    upgrade_with(&value, target, limits)
+    Options::default()
+        .target(target)
+        .limits(*limits)
+        .upgrade_slice(bytes)
 }
 
-fn upgrade_with(message: &Value, target: Version, limits: &Limits) -> Result<Upgraded> {
-    let to = target.as_str();
-    let (value, from, report) = carry(message, target.draft())?;
-    // Straight from the value (no encoding and parsing again); the message
-    // is written in the specification's member order.
-    let typed = {
-        let _budget = json::DepthBudget::set(limits.max_depth);
-        Message::deserialize(&value)
-    };
-    let message = typed.map_err(|e| {
-        let refused = explain_value(&value, Violation::new(ViolationKind::Model, e.to_string()));
-        Error::Upgrade {
-            from: from.as_str().to_string(),
-            to,
-            violations: refused.violations().into_owned().into(),
+/// How to upgrade: the draft to reach, whether to repair, and the limits
+/// on input. The functions above are its defaults with a target.
+///
+/// # Repair
+///
+/// Deployed senders often write a single text where their draft's schema
+/// wants a list of texts (`"Type": "Cyber"` in a `2.D.V04` analyzer,
+/// `"Category": "Recon.Scanning"`, `"Status": "Incident"` in `2.D.V08`).
+/// With [`repair`](Options::repair) on, and only then, each such text is
+/// made a list of that one text before the message is checked against its
+/// own draft, and each repair is reported with [`NoteKind::Repaired`]. The
+/// places are found in the schema of the draft whose rules apply (every
+/// member whose schema is a list of texts, at any depth), never listed by
+/// hand. No other fix is attempted; a message still invalid after the
+/// repairs is refused as usual. Errors, and the notes of the steps after
+/// the repairs, point into the repaired message (a wrapped text at index
+/// 0 of its list). A message already at the target that needs only
+/// repairs is carried like any other.
+///
+/// ```
+/// use idmefv2::upgrade::{NoteKind, Options};
+///
+/// # fn main() -> Result<(), idmefv2::Error> {
+/// let sent = serde_json::json!({
+///     "Version": "2.D.V04", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+///     "CreateTime": "2021-05-01T10:00:00Z", "Category": "Recon.Scanning",
+///     "Analyzer": {"Name": "suricata", "IP": "192.0.2.1", "Type": "Cyber"}
+/// });
+/// assert!(idmefv2::upgrade::upgrade_latest(&sent).is_err());
+/// let upgraded = Options::default().repair(true).upgrade(&sent)?;
+/// let repaired: Vec<&str> = upgraded
+///     .report
+///     .iter()
+///     .filter(|n| n.kind == NoteKind::Repaired)
+///     .map(|n| n.pointer.as_str())
+///     .collect();
+/// assert_eq!(repaired, ["/Analyzer/Type", "/Category"]);
+/// assert_eq!(upgraded.message.to_value()["Type"], serde_json::json!(["Cyber"]));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The draft to carry messages to; [`Version::LATEST`] by default.
+    pub target: Version,
+    /// Whether to repair single texts where lists of texts are wanted;
+    /// off by default.
+    pub repair: bool,
+    /// The limits on input: the byte limit for [`Options::upgrade_slice`],
+    /// the depth of attachment content for both.
+    pub limits: Limits,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: Version::LATEST,
+            repair: false,
+            limits: Limits::default(),
         }
-    })?;
-    Ok(Upgraded {
-        from: from.as_str(),
-        message,
-        report,
-    })
+    }
+}
+
+impl Options {
+    /// These options with another target draft.
+    #[must_use]
+    pub fn target(mut self, target: Version) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// These options with repair on or off (see [Repair](Options#repair)).
+    #[must_use]
+    pub fn repair(mut self, repair: bool) -> Self {
+        self.repair = repair;
+        self
+    }
+
+    /// These options with other limits.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Carries `message` to the target draft.
+    pub fn upgrade(&self, message: &Value) -> Result<Upgraded> {
+        let to = self.target.as_str();
+        let (value, from, report) = carry(message, self.target.draft(), self.repair)?;
+        // Straight from the value (no encoding and parsing again); the
+        // message is written in the specification's member order.
+        let typed = {
+            let _budget = json::DepthBudget::set(self.limits.max_depth);
+            Message::deserialize(&value)
+        };
+        let message = typed.map_err(|e| {
+            let refused =
+                explain_value(&value, Violation::new(ViolationKind::Model, e.to_string()));
+            Error::Upgrade {
+                from: from.as_str().to_string(),
+                to,
+                violations: refused.violations().into_owned().into(),
+            }
+        })?;
+        Ok(Upgraded {
+            from: from.as_str(),
+            message,
+            report,
+        })
+    }
+
+    /// Reads one encoded JSON message under the limits (size, nesting,
+    /// duplicate members refused) and carries it to the target draft.
+    pub fn upgrade_slice(&self, bytes: &[u8]) -> Result<Upgraded> {
+        let limits = &self.limits;
+        if bytes.len() > limits.max_bytes {
+            return Err(Error::TooLarge {
+                size: bytes.len(),
+                limit: limits.max_bytes,
+            });
+        }
+        let value = json::parse_value(bytes, limits.document_depth(), limits.max_depth)?;
+        self.upgrade(&value)
+    }
 }
 
 /// What it takes to reach a draft from the one before it.
@@ -421,9 +528,21 @@ fn step_to(draft: Draft) -> Step {
     }
 }
 
-/// Validates `message` under its own draft and applies every step up to
-/// `to`, returning the untyped result, the original draft and the notes.
-fn carry(message: &Value, to: Draft) -> Result<(Value, Draft, Vec<UpgradeNote>)> {
+/// Repairs `message` when asked, validates it under its own draft and
+/// applies every step up to `to`, returning the untyped result, the
+/// original draft and the notes.
+fn carry(message: &Value, to: Draft, repair: bool) -> Result<(Value, Draft, Vec<UpgradeNote>)> {
+    let mut notes = Vec::new();
+    let repaired;
+    let message = match own_draft(message) {
+        Some(draft) if repair => {
+            let mut copy = message.clone();
+            repair::repair(draft, "", &mut copy, "", &mut notes);
+            repaired = copy;
+            &repaired
+        }
+        _ => message,
+    };
     validate(message)?;
     // A message that validates names a draft.
     let from: Draft = message["Version"]
@@ -443,18 +562,22 @@ fn carry(message: &Value, to: Draft) -> Result<(Value, Draft, Vec<UpgradeNote>)>
         });
     }
     let mut object = message.as_object().cloned().unwrap_or_default();
-    let mut notes = Vec::new();
     for draft in Draft::ALL.into_iter().filter(|d| *d > from && *d <= to) {
         match step_to(draft) {
             Step::First | Step::VersionOnly => {}
             Step::Changes(changes) => {
-                let mut change = Change::new(draft, draft == to, changes.maps, &mut notes);
+                let mut change = Change::new(draft, draft == to, repair, changes.maps, &mut notes);
                 (changes.apply)(&mut change, &mut object);
             }
         }
     }
     object.insert("Version".into(), Value::String(to.as_str().into()));
     Ok((Value::Object(object), from, notes))
+}
+
+/// The draft a message names, if it names one this crate knows.
+fn own_draft(message: &Value) -> Option<Draft> {
+    message.get("Version")?.as_str()?.parse().ok()
 }
 
 #[cfg(test)]

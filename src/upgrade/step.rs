@@ -12,6 +12,7 @@ use crate::{Draft, Id};
 pub(super) struct Change<'n> {
     draft: Draft,
     last: bool,
+    repair: bool,
     maps: &'static [ValueMap],
     notes: &'n mut Vec<UpgradeNote>,
 }
@@ -62,12 +63,14 @@ impl<'n> Change<'n> {
     pub(super) fn new(
         draft: Draft,
         last: bool,
+        repair: bool,
         maps: &'static [ValueMap],
         notes: &'n mut Vec<UpgradeNote>,
     ) -> Self {
         Change {
             draft,
             last,
+            repair,
             maps,
             notes,
         }
@@ -81,6 +84,16 @@ impl<'n> Change<'n> {
     /// Whether the draft reached is the target of the upgrade.
     pub(super) fn is_last(&self) -> bool {
         self.last
+    }
+
+    /// With repair on, wraps the single texts of `value` where the reached
+    /// draft's definition `definition` wants lists of texts (see
+    /// `repair.rs`); `base` is the pointer of `value`.
+    pub(super) fn repair(&mut self, definition: &str, value: &mut Value, base: &str) {
+        if self.repair {
+            let at = format!("/definitions/{definition}");
+            super::repair::repair(self.draft, &at, value, base, self.notes);
+        }
     }
 
     /// Writes a note on the value at `pointer` (in the original message).

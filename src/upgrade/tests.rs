@@ -204,7 +204,7 @@ fn every_step_reaches_a_valid_message_of_its_draft() {
         let value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         let from: Draft = value["Version"].as_str().unwrap().parse().unwrap();
         for draft in Draft::ALL.into_iter().filter(|d| *d >= from) {
-            let (out, _, _) = carry(&value, draft).unwrap();
+            let (out, _, _) = carry(&value, draft, false).unwrap();
             // 2.D.V04 and 2.D.V05 require the analyzer's IP, which the
             // loose analyzers of 2.D.V02/V03 may lack.
             let needs_ip =
@@ -216,4 +216,64 @@ fn every_step_reaches_a_valid_message_of_its_draft() {
         }
     }
     assert!(seen > 30, "only {seen} checks");
+}
+
+/// The places repair looks at come from each draft's own schema: the lists
+/// of texts deployed senders are known to write as one text are among
+/// them, in the drafts that have them, and a place is added or gone where
+/// a draft changed a member between text and list.
+#[test]
+fn repair_places_are_read_from_each_schema() {
+    let places = |draft: Draft| super::repair::places(draft);
+    for draft in Draft::ALL {
+        let found = places(draft);
+        assert!(found.iter().any(|p| p == "/Category"), "{draft}: {found:?}");
+        // The analyzer of 2.D.V02 and 2.D.V03 is not checked at all (its
+        // rules sit under `items`), so nothing in it is repaired by those
+        // drafts' rules; the 2.D.V04 step applies its own.
+        for member in ["/Analyzer/Category", "/Analyzer/Data", "/Analyzer/Method"] {
+            let checked = draft >= Draft::V04;
+            assert_eq!(
+                found.iter().any(|p| p == member),
+                checked,
+                "{draft}: {member}"
+            );
+        }
+        // Every list of texts of the schema, at any depth.
+        assert!(
+            found.iter().any(|p| p == "/Source/*/Protocol"),
+            "{draft}: {found:?}"
+        );
+        assert!(
+            found.iter().any(|p| p == "/Attachment/*/Hash"),
+            "{draft}: {found:?}"
+        );
+        // Lists of numbers and of classes are not texts.
+        assert!(
+            !found.iter().any(|p| p.ends_with("/Port") || p == "/Source"),
+            "{draft}"
+        );
+        let status_is_a_list = draft >= Draft::V08;
+        assert_eq!(
+            found.iter().any(|p| p == "/Status"),
+            status_is_a_list,
+            "{draft}"
+        );
+        let analyzer_type = matches!(draft, Draft::V04 | Draft::V05 | Draft::V06);
+        assert_eq!(
+            found.iter().any(|p| p == "/Analyzer/Type"),
+            analyzer_type,
+            "{draft}: {found:?}"
+        );
+        assert_eq!(
+            found.iter().any(|p| p == "/Type"),
+            draft >= Draft::V07,
+            "{draft}"
+        );
+        assert_eq!(
+            found.iter().any(|p| p == "/ext-Category"),
+            draft >= Draft::V07,
+            "{draft}"
+        );
+    }
 }

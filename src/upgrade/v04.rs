@@ -30,8 +30,13 @@ fn apply(change: &mut Change<'_>, m: &mut Map<String, Value>) {
 
 /// The analyzer of `2.D.V02` and `2.D.V03` was never checked (its rules sat
 /// under `items`, which does not apply to an object): keep the members
-/// that meet the rules of the draft reached, report the rest.
+/// that meet the rules of the draft reached, report the rest. With repair
+/// on, the texts those rules want as lists are made lists first.
 fn check_loose_analyzer(change: &mut Change<'_>, m: &mut Map<String, Value>) {
+    // The checks now applied may want lists where the sender wrote texts.
+    if let Some(analyzer) = m.get_mut("Analyzer") {
+        change.repair("Analyzer", analyzer, "/Analyzer");
+    }
     let Some(Value::Object(analyzer)) = m.get_mut("Analyzer") else {
         return;
     };

@@ -5,27 +5,32 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::{
-    json, model::scalar, Draft, Error, Limits, Result, SchemaKeyword, Version, Violation,
-    ViolationKind,
-};
+use crate::{json, Draft, Error, Limits, Result, SchemaKeyword, Version, Violation, ViolationKind};
 
-/// The validator of each draft, in the order of [`Draft::ALL`], compiled
-/// on first use and then shared by the process.
-static VALIDATORS: [OnceLock<jsonschema::Validator>; Draft::ALL.len()] =
+mod explain;
+
+/// The schema and validator of each draft, in the order of [`Draft::ALL`],
+/// made on first use and then shared by the process.
+static VALIDATORS: [OnceLock<(Value, jsonschema::Validator)>; Draft::ALL.len()] =
     [const { OnceLock::new() }; Draft::ALL.len()];
 
-fn validator(draft: Draft) -> &'static jsonschema::Validator {
+fn validator(draft: Draft) -> &'static (Value, jsonschema::Validator) {
     // `Draft::ALL` lists the variants in declaration order.
     VALIDATORS[draft as usize].get_or_init(|| {
         let schema: Value =
             serde_json::from_str(draft.schema()).expect("embedded schema is valid JSON");
-        jsonschema::options()
+        let validator = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft4)
             .should_validate_formats(true)
             .build(&schema)
-            .expect("embedded schema compiles")
+            .expect("embedded schema compiles");
+        (schema, validator)
     })
+}
+
+/// The schema of `draft` as JSON, parsed once.
+pub(crate) fn schema_value(draft: Draft) -> &'static Value {
+    &validator(draft).0
 }
 
 /// The `Version` values whose schema this crate embeds, oldest first (the
@@ -67,20 +72,15 @@ pub fn validate(message: &Value) -> Result<()> {
     let Some(draft) = draft else {
         return Err(unsupported(message));
     };
-    let violations: Vec<Violation> = validator(draft)
+    let (schema, validator) = validator(draft);
+    let violations: Vec<Violation> = validator
         .iter_errors(message)
         .map(|e| {
-            // A pattern or format of one of our named types is explained in
-            // words rather than by repeating the regular expression.
-            let reason = e
-                .schema_path()
-                .as_str()
-                .strip_prefix("/definitions/")
-                .and_then(|rest| rest.split('/').next())
-                .and_then(scalar::reason_for)
-                .map_or_else(|| e.masked().to_string(), str::to_string);
-            Violation::new(SchemaKeyword::named(e.kind().keyword()), reason)
-                .at(e.instance_path().as_str())
+            Violation::new(
+                SchemaKeyword::named(e.kind().keyword()),
+                explain::reason(schema, &e),
+            )
+            .at(e.instance_path().as_str())
         })
         .collect();
     if violations.is_empty() {

@@ -15,7 +15,7 @@ mod split;
 use std::{
     borrow::Cow,
     fs::File,
-    io::{self, BufRead, BufReader, Write},
+    io::{self, BufRead, BufReader, IsTerminal, Write},
     path::PathBuf,
     process::ExitCode,
 };
@@ -24,7 +24,7 @@ use clap::{error::ErrorKind, CommandFactory, Parser, Subcommand, ValueEnum};
 use idmefv2::{
     codec,
     types::{Category, Priority},
-    upgrade::{upgrade_slice, UpgradeNote},
+    upgrade::{Options, UpgradeNote},
     Analyzer, Draft, Error, Id, Limits, Message, Source, Target, Version, Violation, ViolationKind,
 };
 
@@ -65,15 +65,23 @@ Examples:
   idmefv2 validate fixtures/valid/*.json
   idmefv2 validate --ndjson --format json alerts.ndjson
   idmefv2 validate --strict fixtures/valid/minimal.json
+  idmefv2 validate --max-bytes 4194304 big-alerts.ndjson --ndjson
   some-sensor | idmefv2 validate --quiet -
 
 Every draft from {first} on is accepted, each checked against its own
 schema; \"version\" in the JSON output is the message's Version.
 
 Text output is one line per error, SOURCE:LINE: POINTER: REASON, then
-\"N valid, M invalid\". JSON output is one object per message:
+\"N valid, M invalid\"; LINE is the line of the offending value. JSON
+output is one object per message, \"line\" being where it starts:
   {{\"source\":\"a.json\",\"index\":0,\"line\":1,\"valid\":false,\"version\":\"{latest}\",
-   \"errors\":[{{\"path\":\"/ID\",\"message\":\"...\"}}]}}
+   \"errors\":[{{\"path\":\"/ID\",\"line\":3,\"message\":\"...\"}}]}}
+
+An input without any message (an empty file, blank lines only) is
+reported as \"no message found\" and counts as invalid. A UTF-8
+byte-order mark at the start of an input is skipped; anywhere else it is
+an error. A message over --max-bytes (1 MiB by default) is refused
+without being read whole.
 
 --strict also applies the specification's rules that the schema cannot
 express (ports 1-65535, attachment references, calendar dates, ...). Each
@@ -91,7 +99,11 @@ Exit status: 0 all valid, 1 some invalid, 2 usage or I/O error."
 const EXAMPLE_EXAMPLES: &str = "\
 Examples:
   idmefv2 example
-  idmefv2 example --version 2.D.V09-Dev > alert.json";
+  idmefv2 example --version 2.D.V09-Dev > alert.json
+  idmefv2 example --count 1000 --ndjson | idmefv2 validate --ndjson --quiet
+
+Each message has a fresh ID and the current time. Without --ndjson they
+are indented, one after another (a stream `validate` reads as it is).";
 
 const SCHEMA_EXAMPLES: &str = "\
 Examples:
@@ -105,7 +117,8 @@ fn convert_examples() -> String {
 Examples:
   idmefv2 convert alert.json > alert.min.json
   idmefv2 convert --pretty --to text/json alerts.json
-  cat alerts.ndjson | idmefv2 convert --pretty
+  cat alerts.json | idmefv2 convert --pretty
+  idmefv2 convert --ndjson alerts.ndjson > clean.ndjson
 
 Invalid messages are reported on stderr (as `validate` does) and not
 written; the exit status is then 1. Conversion works on the typed model,
@@ -133,6 +146,7 @@ Examples:
   idmefv2 upgrade old-alert.json > alert.json
   idmefv2 upgrade --ndjson legacy.ndjson > current.ndjson 2> upgrade-report.txt
   idmefv2 upgrade --to {dev} --pretty fixtures/drafts/valid/v04-minimal.json
+  idmefv2 upgrade --repair fixtures/drafts/repair/v04-nids-portscan.json
 
 Every message older than the target draft (--to, {latest} by default) is
 checked against its own draft's schema and carried forward; a message
@@ -141,11 +155,16 @@ Messages are written on stdout, one compact line each unless --pretty.
 
 Every change the upgrade makes besides Version is reported on stderr, one
 line per change, SOURCE:LINE: POINTER: KIND: REASON, with the pointer into
-the original message (for an invented value, where it now sits) and KIND
-one of renamed, restructured, extended, invented, dropped. Values are
-never printed. Invalid messages, and valid
+(and the line of) the original message (for an invented value, where it
+now sits) and KIND one of renamed, restructured, extended, invented,
+dropped, repaired. Values are never printed. Invalid messages, and valid
 ones that cannot be carried forward, are reported on stderr as `validate`
 does and not written.
+
+--repair makes a single text where the message's draft wants a list of
+texts (\"Type\": \"Cyber\", \"Status\": \"Incident\", ...) a list of that text,
+reporting each repair (KIND repaired), before the message is checked; the
+places come from the draft's schema, and nothing else is fixed.
 
 Exit status: 0 all written, 1 some invalid or not upgradable, 2 usage or
 I/O error."
@@ -179,6 +198,8 @@ enum Command {
         /// drafts are then refused: upgrade them first).
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        limits: MaxBytes,
         /// Files holding one or more messages; none or `-` reads standard
         /// input.
         paths: Vec<PathBuf>,
@@ -199,16 +220,28 @@ enum Command {
         /// lines after it).
         #[arg(long)]
         ndjson: bool,
+        /// Make a single text a one-element list where the message's draft
+        /// wants a list of texts, reporting each repair.
+        #[arg(long)]
+        repair: bool,
+        #[command(flatten)]
+        limits: MaxBytes,
         /// Files holding one or more messages; none or `-` reads standard
         /// input.
         paths: Vec<PathBuf>,
     },
-    /// Print a valid example message with a fresh ID and the current time.
+    /// Print valid example messages with a fresh ID and the current time.
     #[command(after_help = EXAMPLE_EXAMPLES)]
     Example {
         /// Version of the format to use.
         #[arg(long, value_name = "V", default_value_t = Version::LATEST, value_parser = parse_version)]
         version: Version,
+        /// How many messages to print.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        count: u64,
+        /// One compact message per line instead of indented messages.
+        #[arg(long)]
+        ndjson: bool,
     },
     /// Print the JSON schema this tool validates against.
     #[command(after_help = SCHEMA_EXAMPLES)]
@@ -230,6 +263,12 @@ enum Command {
         /// line.
         #[arg(long)]
         pretty: bool,
+        /// One input message per non-empty line (a broken line does not stop
+        /// the lines after it).
+        #[arg(long)]
+        ndjson: bool,
+        #[command(flatten)]
+        limits: MaxBytes,
         /// Files holding one or more messages; none or `-` reads standard
         /// input.
         paths: Vec<PathBuf>,
@@ -248,6 +287,22 @@ enum Command {
     Send(send::SendArgs),
 }
 
+/// The size limit of the subcommands that read messages.
+#[derive(clap::Args)]
+struct MaxBytes {
+    /// Largest message accepted, in bytes; a longer one is refused without
+    /// being read whole.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::DEFAULT_MAX_BYTES,
+          value_parser = parse_max_bytes)]
+    max_bytes: usize,
+}
+
+impl MaxBytes {
+    fn limits(&self) -> Limits {
+        Limits::default().with_max_bytes(self.max_bytes)
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// One line per error, then a summary.
@@ -263,6 +318,14 @@ fn parse_version(text: &str) -> Result<Version, String> {
     })
 }
 
+fn parse_max_bytes(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("a message has at least one byte".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("a whole number of bytes, such as 1048576".to_string()),
+    }
+}
+
 fn parse_draft(text: &str) -> Result<Draft, String> {
     text.parse().map_err(|_| {
         let all = idmefv2::supported_versions();
@@ -276,17 +339,27 @@ struct Status {
     invalid: usize,
     valid: usize,
     io_error: bool,
+    /// Messages found in all inputs.
+    found: usize,
+    /// Inputs that held no message at all.
+    empty: usize,
 }
 
 impl Status {
     fn exit_code(&self) -> ExitCode {
         if self.io_error {
             ExitCode::from(2)
-        } else if self.invalid > 0 {
+        } else if self.invalid > 0 || self.empty > 0 {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
         }
+    }
+
+    /// Whether to print the `N valid, M invalid` line: not when every
+    /// input was found empty, which has been said already.
+    fn has_summary(&self) -> bool {
+        self.found > 0 || self.empty == 0
     }
 }
 
@@ -298,6 +371,7 @@ fn main() -> ExitCode {
             format,
             quiet,
             strict,
+            limits,
             paths,
         } => {
             if quiet && format == Format::Json {
@@ -314,22 +388,33 @@ fn main() -> ExitCode {
                     )
                     .exit();
             }
-            validate(&paths, ndjson, format, quiet, strict)
+            validate(&paths, ndjson, format, quiet, strict, &limits.limits())
         }
         Command::Upgrade {
             to,
             pretty,
             ndjson,
+            repair,
+            limits,
             paths,
-        } => upgrade(&paths, to, pretty, ndjson),
-        Command::Example { version } => example(version),
+        } => {
+            let options = Options::default().repair(repair).limits(limits.limits());
+            upgrade(&paths, to, options, pretty, ndjson)
+        }
+        Command::Example {
+            version,
+            count,
+            ndjson,
+        } => example(version, count, ndjson),
         Command::Schema { version } => schema(version),
         Command::Convert {
             from,
             to,
             pretty,
+            ndjson,
+            limits,
             paths,
-        } => convert(&paths, &from, &to, pretty),
+        } => convert(&paths, &from, &to, pretty, ndjson, &limits.limits()),
         Command::Publish(args) => publish::run(args),
         Command::Consume(args) => consume::run(args),
         Command::Serve(args) => Ok(serve::serve(args)),
@@ -373,7 +458,9 @@ fn name(path: Option<&PathBuf>) -> String {
 }
 
 /// Runs `each` on every message of every source, reporting I/O errors on
-/// stderr (naming the source) and going on with the next source.
+/// stderr (naming the source) and going on with the next source. A source
+/// without any message is reported as such, and standard input read from
+/// a terminal is announced (the tool would otherwise seem to hang).
 fn for_each_message(
     paths: &[PathBuf],
     framing: Framing,
@@ -383,6 +470,9 @@ fn for_each_message(
 ) -> io::Result<()> {
     for path in sources(paths) {
         let source = name(path);
+        if path.is_none() && io::stdin().is_terminal() {
+            eprintln!("idmefv2: reading messages from standard input; end with Ctrl-D (Ctrl-Z on Windows)");
+        }
         let mut splitter = match open(path) {
             Ok(reader) => Splitter::new(reader, framing, limits.max_bytes),
             Err(e) => {
@@ -397,8 +487,15 @@ fn for_each_message(
                 Ok(Some(item)) => {
                     each(&source, index, item)?;
                     index += 1;
+                    status.found += 1;
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    if index == 0 {
+                        eprintln!("idmefv2: {source}: no message found");
+                        status.empty += 1;
+                    }
+                    break;
+                }
                 Err(e) => {
                     eprintln!("idmefv2: {source}: {e}");
                     status.io_error = true;
@@ -453,8 +550,8 @@ fn validate(
     format: Format,
     quiet: bool,
     strict: bool,
+    limits: &Limits,
 ) -> io::Result<ExitCode> {
-    let limits = Limits::default();
     let mut status = Status::default();
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -462,11 +559,11 @@ fn validate(
     for_each_message(
         paths,
         framing(ndjson),
-        &limits,
+        limits,
         &mut status,
         |source, index, item| {
             let line = item.line;
-            let checked = check::check(item, &limits, |bytes| validate_one(bytes, &limits, strict));
+            let checked = check::check(item, limits, |bytes| validate_one(bytes, limits, strict));
             match &checked {
                 Ok(_) => counts.0 += 1,
                 Err(_) => counts.1 += 1,
@@ -486,14 +583,21 @@ fn validate(
         },
     )?;
     (status.valid, status.invalid) = counts;
-    if format == Format::Text {
+    if format == Format::Text && status.has_summary() {
         writeln!(out, "{} valid, {} invalid", status.valid, status.invalid)?;
     }
     out.flush()?;
     Ok(status.exit_code())
 }
 
-fn convert(paths: &[PathBuf], from: &str, to: &str, pretty: bool) -> io::Result<ExitCode> {
+fn convert(
+    paths: &[PathBuf],
+    from: &str,
+    to: &str,
+    pretty: bool,
+    ndjson: bool,
+    limits: &Limits,
+) -> io::Result<ExitCode> {
     let usage = |e: &dyn std::fmt::Display| {
         eprintln!("idmefv2: {e}");
         Ok(ExitCode::from(2))
@@ -512,7 +616,6 @@ fn convert(paths: &[PathBuf], from: &str, to: &str, pretty: bool) -> io::Result<
             encoder.media_type()
         ));
     }
-    let limits = Limits::default();
     let mut status = Status::default();
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -520,12 +623,12 @@ fn convert(paths: &[PathBuf], from: &str, to: &str, pretty: bool) -> io::Result<
     let mut counts = (0, 0);
     for_each_message(
         paths,
-        Framing::Json,
-        &limits,
+        framing(ndjson),
+        limits,
         &mut status,
         |source, _index, item| {
             let line = item.line;
-            let checked = check::check(item, &limits, |bytes| decoder.decode(bytes, &limits))
+            let checked = check::check(item, limits, |bytes| decoder.decode(bytes, limits))
                 .and_then(|message| {
                     encoder
                         .encode(&message)
@@ -559,24 +662,29 @@ fn write_line(out: &mut impl Write, encoded: &[u8], pretty: bool) -> io::Result<
 }
 
 /// Carries one message to `target`: typed messages at or past it are kept
-/// as they are, older ones go through the library's upgrade.
+/// as they are, older ones go through the library's upgrade (as do, with
+/// repair on, typed messages that need repairs).
 fn upgrade_one(
     bytes: &[u8],
-    limits: &Limits,
+    options: &Options,
     target: Option<Version>,
 ) -> Result<(Message, Vec<UpgradeNote>), Error> {
     let passes = |v: Version| match target {
         Some(target) => v == target,
         None => v >= Version::LATEST,
     };
-    let target = target.unwrap_or(Version::LATEST);
-    match Message::from_slice_with(bytes, limits) {
+    let options = options.target(target.unwrap_or(Version::LATEST));
+    let upgrade = || {
+        options
+            .upgrade_slice(bytes)
+            .map(|upgraded| (upgraded.message, upgraded.report))
+    };
+    match Message::from_slice_with(bytes, &options.limits) {
         Ok(message) if passes(message.version) => Ok((message, Vec::new())),
         // An Error::Upgrade says that the message itself was valid and the
         // upgrade is what failed; the report leads each reason with that.
-        Ok(_) | Err(Error::OlderDraft { .. }) => {
-            upgrade_slice(bytes, limits, target).map(|upgraded| (upgraded.message, upgraded.report))
-        }
+        Ok(_) | Err(Error::OlderDraft { .. }) => upgrade(),
+        Err(Error::Invalid(_)) if options.repair => upgrade(),
         Err(e) => Err(e),
     }
 }
@@ -584,10 +692,11 @@ fn upgrade_one(
 fn upgrade(
     paths: &[PathBuf],
     target: Option<Version>,
+    options: Options,
     pretty: bool,
     ndjson: bool,
 ) -> io::Result<ExitCode> {
-    let limits = Limits::default();
+    let limits = options.limits;
     let mut status = Status::default();
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -600,12 +709,23 @@ fn upgrade(
         &mut status,
         |source, _index, item| {
             let line = item.line;
-            match check::check(item, &limits, |bytes| upgrade_one(bytes, &limits, target)) {
-                Ok((message, report)) => {
+            // Each note on the line of its value in the input (the line of
+            // the message for a value that was not there).
+            let upgrade = |bytes: &[u8]| {
+                upgrade_one(bytes, &options, target).map(|(message, report)| {
+                    let below: Vec<usize> = report
+                        .iter()
+                        .map(|note| check::lines_before(bytes, &note.pointer))
+                        .collect();
+                    (message, report, below)
+                })
+            };
+            match check::check(item, &limits, upgrade) {
+                Ok((message, report, below)) => {
                     counts.0 += 1;
                     let mut err = stderr.lock();
-                    for note in &report {
-                        writeln!(err, "{source}:{line}: {note}")?;
+                    for (note, below) in report.iter().zip(below) {
+                        writeln!(err, "{source}:{}: {note}", line + below)?;
                     }
                     write_line(&mut out, &message.to_vec(), pretty)
                 }
@@ -621,8 +741,26 @@ fn upgrade(
     Ok(status.exit_code())
 }
 
-fn example(version: Version) -> io::Result<ExitCode> {
-    let built = Message::builder(
+fn example(version: Version, count: u64, ndjson: bool) -> io::Result<ExitCode> {
+    let mut out = io::stdout().lock();
+    for _ in 0..count {
+        match example_message(version) {
+            Ok(message) if ndjson => write_line(&mut out, &message.to_vec(), false)?,
+            Ok(message) => writeln!(out, "{}", message.to_string_pretty())?,
+            // Only reachable if the fixed values below stopped being valid.
+            Err(e) => {
+                eprintln!("idmefv2: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One example message, with a fresh ID and the current time.
+fn example_message(version: Version) -> Result<Message, Error> {
+    Message::builder(
         Analyzer::builder("example-ids")
             .hostname("ids.example.org")
             .ip("192.0.2.10")
@@ -642,20 +780,7 @@ fn example(version: Version) -> io::Result<ExitCode> {
             .hostname("bastion.example.org")
             .port(22u16),
     )
-    .build();
-    match built {
-        Ok(message) => {
-            let mut out = io::stdout().lock();
-            writeln!(out, "{}", message.to_string_pretty())?;
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
-        }
-        // Only reachable if the fixed values above stopped being valid.
-        Err(e) => {
-            eprintln!("idmefv2: {e}");
-            Ok(ExitCode::from(1))
-        }
-    }
+    .build()
 }
 
 fn schema(draft: Draft) -> io::Result<ExitCode> {

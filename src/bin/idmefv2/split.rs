@@ -5,8 +5,15 @@
 //! ([`Framing::Lines`]). Either way only the current message's bytes are
 //! held, and a message longer than the byte limit is skipped over (its
 //! size still counted) instead of being buffered.
+//!
+//! A UTF-8 byte-order mark at the very start of the stream is skipped:
+//! editors write one at the start of a file, and RFC 8259 (section 8.1)
+//! lets a reader ignore it. Lines and columns then count from after it, as
+//! an editor shows them. A mark anywhere else is kept with the bytes that
+//! follow it, where decoding refuses it by name (a file appended to
+//! another, say).
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 /// How messages are delimited in a stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,9 +123,106 @@ impl Current {
     }
 }
 
+/// The UTF-8 encoding of U+FEFF.
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// A reader that drops a byte-order mark at the start of its stream and
+/// passes everything else on unchanged.
+struct SkipBom<R> {
+    inner: R,
+    lead: Lead,
+}
+
+/// What [`SkipBom`] knows of the start of the stream.
+enum Lead {
+    /// Nothing read yet.
+    Unread,
+    /// The first bytes matched the start of a mark and then the stream
+    /// went on otherwise: those bytes, still to be passed on from `pos`.
+    Held {
+        bytes: [u8; 2],
+        len: usize,
+        pos: usize,
+    },
+    /// The start is behind: a mark, if there was one, is dropped.
+    Passed,
+    /// The stream ended before its first byte. It is not read again: a
+    /// terminal would wait for a second end of input.
+    Empty,
+}
+
+impl<R: BufRead> SkipBom<R> {
+    /// Reads the start of the stream byte by byte, as far as it matches
+    /// the mark (reading buffers of any size, even one byte).
+    fn read_lead(&mut self) -> io::Result<()> {
+        let mut held = [0; 2];
+        let mut len = 0;
+        loop {
+            let chunk = self.inner.fill_buf()?;
+            match chunk.first() {
+                None if len == 0 => {
+                    self.lead = Lead::Empty;
+                    return Ok(());
+                }
+                Some(&b) if b == BOM[len] => {
+                    self.inner.consume(1);
+                    if len == 2 {
+                        self.lead = Lead::Passed;
+                        return Ok(());
+                    }
+                    held[len] = b;
+                    len += 1;
+                }
+                _ => break,
+            }
+        }
+        self.lead = Lead::Held {
+            bytes: held,
+            len,
+            pos: 0,
+        };
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Read for SkipBom<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for SkipBom<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if matches!(self.lead, Lead::Unread) {
+            self.read_lead()?;
+        }
+        if let Lead::Held { len, pos, .. } = self.lead {
+            if pos >= len {
+                self.lead = Lead::Passed;
+            }
+        }
+        match &self.lead {
+            Lead::Held { bytes, len, pos } => Ok(&bytes[*pos..*len]),
+            Lead::Empty => Ok(&[]),
+            _ => self.inner.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        match &mut self.lead {
+            Lead::Held { len, pos, .. } if *pos < *len => *pos = (*pos + amount).min(*len),
+            _ => self.inner.consume(amount),
+        }
+    }
+}
+
 /// Reads messages from `reader` one at a time.
 pub struct Splitter<R> {
-    reader: R,
+    reader: SkipBom<R>,
     framing: Framing,
     /// Position of the next byte to be read.
     pos: Pos,
@@ -129,7 +233,10 @@ impl<R: BufRead> Splitter<R> {
     /// A splitter that refuses to keep messages longer than `limit` bytes.
     pub fn new(reader: R, framing: Framing, limit: usize) -> Self {
         Splitter {
-            reader,
+            reader: SkipBom {
+                inner: reader,
+                lead: Lead::Unread,
+            },
             framing,
             pos: Pos { line: 1, column: 1 },
             current: Current {
@@ -389,6 +496,76 @@ mod tests {
         );
         let items = split(b"12345678901", Framing::Json, 10, 4);
         assert_eq!(texts(&items), [(1, 1, "<11>".to_string())]);
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped_and_any_other_kept() {
+        let bom = "\u{feff}";
+        for chunk in [1, 2, 3, 64] {
+            // NDJSON: the first message is not lost to the mark.
+            let input = format!("{bom}{{\"a\":1}}\n{{\"b\":2}}\n");
+            assert_eq!(
+                texts(&split(input.as_bytes(), Framing::Lines, 100, chunk)),
+                [
+                    (1, 1, "{\"a\":1}".to_string()),
+                    (2, 1, "{\"b\":2}".to_string())
+                ],
+                "chunk size {chunk}"
+            );
+            // JSON texts: no stray message made of the mark.
+            let input = format!("{bom}\n  {{\"a\": 1}} {bom}{{}}");
+            assert_eq!(
+                texts(&split(input.as_bytes(), Framing::Json, 100, chunk)),
+                [
+                    (2, 3, "{\"a\": 1}".to_string()),
+                    (2, 12, bom.to_string()),
+                    (2, 15, "{}".to_string())
+                ],
+                "chunk size {chunk}"
+            );
+            // The start of a mark that is not one is passed on.
+            let input = b"\xEF\xBB{} \xEFx";
+            assert_eq!(
+                texts(&split(input, Framing::Json, 100, chunk)),
+                [
+                    (1, 1, "\u{fffd}".to_string()),
+                    (1, 3, "{}".to_string()),
+                    (1, 6, "\u{fffd}x".to_string())
+                ],
+                "chunk size {chunk}"
+            );
+            // A mark alone is no message at all.
+            assert!(split(bom.as_bytes(), Framing::Json, 100, chunk).is_empty());
+            assert!(split(bom.as_bytes(), Framing::Lines, 100, chunk).is_empty());
+        }
+    }
+
+    /// A terminal: after an end of input, reading again waits for more
+    /// (here: gives more), so an empty stream must not be read twice.
+    struct Terminal(Vec<&'static [u8]>);
+
+    impl io::Read for Terminal {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(next) = self.0.first_mut() else {
+                return Ok(0);
+            };
+            let n = next.len().min(buf.len());
+            buf[..n].copy_from_slice(&next[..n]);
+            *next = &next[n..];
+            if next.is_empty() {
+                self.0.remove(0);
+            }
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_empty_stream_is_read_once() {
+        for framing in [Framing::Json, Framing::Lines] {
+            let reader = io::BufReader::new(Terminal(vec![b"", b"{}\n"]));
+            let mut s = Splitter::new(reader, framing, 100);
+            assert_eq!(s.next_item().unwrap(), None, "{framing:?}");
+        }
     }
 
     #[test]
