@@ -17,12 +17,9 @@
 //! Everything runs on this machine's loopback: load generator and
 //! receivers share the same cores.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::{
     path::Path,
-    process::{Command, Stdio},
+    process::Command,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -31,7 +28,7 @@ use std::{
 };
 
 use idmefv2::http::client::Client;
-use support::{free_port, nginx, nginx_tls, wait_for_port, Guard, Pki};
+use idmefv2_tools::support::{self, faults, free_port, nginx, python, Pki};
 
 const IN_FLIGHT: [usize; 3] = [1, 16, 128];
 
@@ -177,19 +174,10 @@ fn main() {
         .build()
         .expect("runtime");
 
-    // Ours: the release `idmefv2 serve`, its log going to a file.
+    // Ours: the release `idmefv2 serve`, its log going to `ours.log`.
     let ours_port = free_port();
     let out = work.path().join("ours.ndjson");
-    let log = std::fs::File::create(work.path().join("serve.log")).expect("log file");
-    let ours = Guard::new(
-        support::serve_command(&pki, ours_port)
-            .arg("--out")
-            .arg(&out)
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start idmefv2 serve"),
-    );
-    wait_for_port(ours_port);
+    let mut ours = faults::serve_on(&pki, ours_port, &out, &[]);
 
     // nginx: the same TLS, `return 204`, one worker per core, no cap on
     // requests per connection (its default of 1000 closes connections
@@ -198,29 +186,17 @@ fn main() {
     let http = format!(
         "{}\nkeepalive_requests 100000000;\n\
          server {{ listen 127.0.0.1:{nginx_port} ssl http2; location / {{ return 204; }} }}\n",
-        nginx_tls(&pki, "server")
+        nginx::tls(&pki, "server")
     );
-    let (_nginx, _nginx_dir) = nginx(&http, 2, &[nginx_port]);
+    let (_nginx, _nginx_dir) = nginx::start(&http, 2, &[nginx_port]);
 
     // Python: http.server + ssl + python-idmefv2, fsync per message.
-    let python_port = free_port();
-    let python = Guard::new(
-        Command::new(python_venv())
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/benches/python_receiver.py"
-            ))
-            .arg(python_port.to_string())
-            .args([
-                pki.arg("server.pem"),
-                pki.arg("server.key"),
-                pki.arg("ca.pem"),
-            ])
-            .arg(work.path().join("python.ndjson"))
-            .spawn()
-            .expect("start the Python receiver"),
+    let (python, python_port) = python::receiver(
+        &python_venv(),
+        "python_receiver.py",
+        &pki,
+        &work.path().join("python.ndjson"),
     );
-    wait_for_port(python_port);
 
     println!(
         "{} s per cell after 1 s of warm-up, typical message ({} bytes), mutual TLS 1.3\n",
@@ -299,15 +275,12 @@ fn main() {
     }
     drop(python);
     // Stop ours cleanly to read how many syncs the messages took.
-    let _ = Command::new("kill")
-        .args(["-TERM", &ours.id().to_string()])
-        .status();
-    drop(ours);
+    ours.terminate(Duration::from_secs(30));
     let lines = std::fs::read_to_string(&out)
         .expect("output")
         .lines()
         .count();
-    let log = std::fs::read_to_string(work.path().join("serve.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(out.with_extension("log")).unwrap_or_default();
     let summary = log
         .lines()
         .find(|l| l.contains("stopped;"))

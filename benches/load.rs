@@ -9,8 +9,10 @@
 //! cargo bench --features cli --bench load [-- SENDERS SECONDS]   # default 100 30
 //! ```
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use std::time::Duration;
+
+use idmefv2::http::client::Client;
+use idmefv2_tools::support::{load, Pki};
 
 fn main() {
     let mut args = std::env::args()
@@ -19,8 +21,22 @@ fn main() {
         .filter_map(|a| a.parse::<f64>().ok());
     let senders = args.next().unwrap_or(100.0) as usize;
     let seconds = args.next().unwrap_or(30.0);
-    let pki = support::Pki::new();
-    let f = support::load::run(&pki, senders, seconds);
+    let pki = Pki::new();
+    let f = load::run(&pki, senders, seconds, |url| {
+        let client = Client::builder(url)
+            .identity_pem(&pki.read("client.pem"), &pki.read("client.key"))
+            .ca_pem(&pki.read("ca.pem"))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        move |body| {
+            let client = client.clone();
+            async move {
+                let sent = client.send_bytes(body, "application/json").await;
+                sent.map_err(|e| e.to_string())
+            }
+        }
+    });
     println!("senders: {}", f.senders);
     println!("seconds: {:.1}", f.seconds);
     println!(

@@ -8,9 +8,6 @@
 //! `cargo bench --features nats --bench nats -- [COUNT] [ROUNDS]`
 //! (default 20000 alerts, 3 rounds; the median round is reported).
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use async_nats::{
@@ -27,7 +24,7 @@ use idmefv2::{
     nats::{self, Consumer, Envelope, Publisher, StreamSpec},
     Id, Limits, Message,
 };
-use support::nats::Servers;
+use idmefv2_tools::support::nats::Servers;
 
 /// Publishes in flight at once, for both sides.
 const WINDOW: usize = 256;

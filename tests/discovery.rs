@@ -4,59 +4,12 @@
 //! file), and the receivers are `idmefv2 serve` with mutual TLS.
 #![cfg(all(feature = "cli", feature = "server"))]
 
-mod support;
-
-use std::{
-    fs,
-    net::SocketAddr,
-    path::Path,
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{fs, net::SocketAddr, process::Stdio, time::Duration};
 
 use idmefv2::http::client::{Client, SendError};
-use support::{free_port, message, serve_command_as, wait_for_port, Guard, Pki};
-
-/// dnsmasq's path: on the PATH or where Debian puts it.
-fn dnsmasq_binary() -> String {
-    if support::have("dnsmasq") {
-        "dnsmasq".into()
-    } else {
-        "/usr/sbin/dnsmasq".into()
-    }
-}
-
-/// dnsmasq on 127.0.0.1:`port`, authoritative for `test.` with only the
-/// given records (`--srv-host` and `--host-record` values).
-fn dnsmasq(dir: &Path, port: u16, srv: &[String], hosts: &[&str]) -> Guard {
-    let mut command = Command::new(dnsmasq_binary());
-    command
-        .args([
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-        ])
-        .args([
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=127.0.0.1",
-        ])
-        .arg(format!("--port={port}"))
-        .arg("--local=/test/")
-        .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()))
-        .arg("--log-facility=-")
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("dnsmasq.log")).unwrap());
-    for record in srv {
-        command.arg(format!("--srv-host={record}"));
-    }
-    for host in hosts {
-        command.arg(format!("--host-record={host},127.0.0.1"));
-    }
-    let guard = Guard::new(command.spawn().expect("start dnsmasq"));
-    wait_for_port(port);
-    guard
-}
+use idmefv2_tools::support::{
+    self, cli::serve_command_as, dnsmasq, free_port, message, wait_for_port, Guard, Pki,
+};
 
 /// `idmefv2 serve` with certificate `NAME`, appending to `NAME.ndjson`.
 fn receiver(pki: &Pki, name: &str) -> (Guard, u16) {
@@ -114,7 +67,7 @@ fn srv_records_lead_to_the_receiver_with_failover_and_identity_checks() {
         "target.srvid.test",
         "target.wrong.test",
     ];
-    let _dns = dnsmasq(pki.dir.path(), dns_port, &srv, &hosts);
+    let _dns = dnsmasq::start(pki.dir.path(), dns_port, &srv, &hosts);
     let nameserver: SocketAddr = ([127, 0, 0, 1], dns_port).into();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -183,7 +136,7 @@ fn srv_records_lead_to_the_receiver_with_failover_and_identity_checks() {
     // The command line, through the spool.
     let (id, body) = message();
     let out = support::run_bounded(
-        support::send_command(&pki)
+        support::cli::send_command(&pki)
             .args(["--domain", "failover.test"])
             .args(["--dns-server", &nameserver.to_string()])
             .args(["--ca", &pki.arg("ca.pem")])

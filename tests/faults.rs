@@ -6,8 +6,6 @@
 //! scenario (`cargo test --all-features --test faults -- --nocapture`).
 #![cfg(all(feature = "cli", feature = "server"))]
 
-mod support;
-
 use std::{
     fs,
     sync::{
@@ -17,9 +15,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use idmefv2::http::server::{FileSink, Received, Sink, SinkError};
-use support::{
-    faults::{report, serve_on, wait_bounded, wait_for_lines, Scenario},
+use idmefv2::http::{
+    server::{FileSink, Received, Server, Sink, SinkError},
+    tls::ServerTls,
+};
+use idmefv2_tools::support::{
+    faults::{report, serve_on, wait_for_lines, Scenario},
     free_port,
     inproc::InProcess,
 };
@@ -40,7 +41,7 @@ fn a_receiver_killed_twice_mid_run_loses_nothing_and_dedup_drops_the_repeats() {
         std::thread::sleep(Duration::from_millis(300));
         server = serve_on(&case.pki, port, &case.out, &["--dedup"]);
     }
-    let code = wait_bounded(&mut sender, RUN_LIMIT);
+    let code = sender.wait_for(RUN_LIMIT).code();
     let (log, output) = case.sender_log();
     assert_eq!(code, Some(0), "{log}");
     assert_eq!(output, "10000 accepted, 0 refused, 0 not delivered\n");
@@ -88,7 +89,7 @@ fn a_sender_killed_mid_run_resumes_from_its_journal() {
     // The same input again: what the journal shows delivered is skipped,
     // the rest (journaled or not yet read) is sent.
     let mut again = case.sender(port, true);
-    let code = wait_bounded(&mut again, RUN_LIMIT);
+    let code = again.wait_for(RUN_LIMIT).code();
     let (log, _) = case.sender_log();
     assert_eq!(code, Some(0), "{log}");
     assert!(
@@ -108,7 +109,7 @@ fn a_sender_killed_mid_run_resumes_from_its_journal() {
 
     // Nothing pending any more: a run with no input sends nothing.
     let mut drain = case.sender(port, false);
-    assert_eq!(wait_bounded(&mut drain, RUN_LIMIT), Some(0));
+    assert_eq!(drain.wait_for(RUN_LIMIT).code(), Some(0));
     let (_, outputs) = case.sender_log();
     assert!(
         outputs.ends_with("0 accepted, 0 refused, 0 not delivered\n"),
@@ -144,11 +145,18 @@ fn a_receiver_answering_503_for_a_while_gets_everything_once_it_recovers() {
         until: Instant::now() + Duration::from_secs(3),
         refused: AtomicU64::new(0),
     });
-    let receiver = InProcess::start(&case.pki, sink.clone());
+    let tls = ServerTls::from_pem(
+        &case.pki.read("server.pem"),
+        &case.pki.read("server.key"),
+        &case.pki.read("ca.pem"),
+    )
+    .unwrap();
+    let server = Server::new(tls).unwrap();
+    let receiver = InProcess::start(|listener, stop| server.serve(listener, sink.clone(), stop));
     let port = receiver.port;
 
     let mut sender = case.sender(port, true);
-    let code = wait_bounded(&mut sender, RUN_LIMIT);
+    let code = sender.wait_for(RUN_LIMIT).code();
     let (log, _) = case.sender_log();
     assert_eq!(code, Some(0), "{log}");
     // The first pause would be 125-250 ms; the receiver asked for 1 s.
@@ -189,7 +197,7 @@ fn nothing_listening_for_a_while_then_a_receiver_starts() {
         "the sender gave up while nothing listened"
     );
     let _server = serve_on(&case.pki, port, &case.out, &[]);
-    let code = wait_bounded(&mut sender, RUN_LIMIT);
+    let code = sender.wait_for(RUN_LIMIT).code();
     let (log, _) = case.sender_log();
     assert_eq!(code, Some(0), "{log}");
     assert!(log.contains("connection failed"), "{log}");

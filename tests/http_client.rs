@@ -4,15 +4,13 @@
 //! `idmefv2 serve`.
 #![cfg(feature = "client")]
 
-mod support;
-
 use std::{fs, process::Command, time::Duration};
 
 use idmefv2::http::{
     client::{Client, SendError},
     tls::Pin,
 };
-use support::{fixture, free_port, message, nginx, nginx_tls, Guard, Pki};
+use idmefv2_tools::support::{self, fixture, free_port, message, nginx, Guard, Pki};
 
 fn client(pki: &Pki, url: &str) -> idmefv2::http::client::ClientBuilder {
     Client::builder(url)
@@ -31,22 +29,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// The Python recorder on a free port, writing to `received.ndjson`.
 fn recorder(pki: &Pki) -> (Guard, u16) {
-    let port = free_port();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/recorder.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .args([
-            pki.arg("server.pem"),
-            pki.arg("server.key"),
-            pki.arg("ca.pem"),
-        ])
-        .arg(pki.path("received.ndjson"))
-        .spawn()
-        .expect("start python3");
-    let guard = Guard::new(child);
-    support::wait_for_port(port);
-    (guard, port)
+    support::python::receiver("python3", "recorder.py", pki, &pki.path("received.ndjson"))
 }
 
 fn recorded(pki: &Pki) -> Vec<serde_json::Value> {
@@ -126,9 +109,9 @@ fn answering_nginx(pki: &Pki) -> (Guard, tempfile::TempDir, u16) {
            return 400 '{{\"violations\":[{{\"pointer\":\"/ID\",\"reason\":\"not a UUID\"}}]}}'; }}\n\
          location = /busy {{ add_header Retry-After 1 always; return 503; }}\n\
          location = /foreign {{ default_type text/plain; return 403 'go away'; }}\n}}\n",
-        tls = nginx_tls(pki, "server"),
+        tls = nginx::tls(pki, "server"),
     );
-    let (guard, dir) = nginx(&http, 1, &[port]);
+    let (guard, dir) = nginx::start(&http, 1, &[port]);
     (guard, dir, port)
 }
 
@@ -195,7 +178,7 @@ fn server_certificates_without_a_proper_identity_are_refused() {
         block(ports[3], "other-server", "TLSv1.3"),
         block(ports[4], "server", "TLSv1.2"),
     );
-    let (_nginx, _dir) = nginx(&http, 1, &ports);
+    let (_nginx, _dir) = nginx::start(&http, 1, &ports);
     let (_, body) = message();
     let runtime = runtime();
     let send = |builder: idmefv2::http::client::ClientBuilder| {
@@ -252,7 +235,7 @@ mod cli {
 
     fn send(pki: &Pki, url: &str, extra: &[&str], input: &[u8]) -> Output {
         support::run_bounded(
-            support::send_command(pki)
+            support::cli::send_command(pki)
                 .args(["--url", url])
                 .args(["--ca", &pki.arg("ca.pem")])
                 .args(extra),
@@ -319,9 +302,9 @@ mod cli {
         let port = free_port();
         let http = format!(
             "{}\nserver {{ listen 127.0.0.1:{port} ssl; location / {{ return 204; }} }}\n",
-            nginx_tls(&pki, "wildcard-server")
+            nginx::tls(&pki, "wildcard-server")
         );
-        let (_nginx, _dir) = nginx(&http, 1, &[port]);
+        let (_nginx, _dir) = nginx::start(&http, 1, &[port]);
         let input: Vec<u8> = [message().1, message().1, message().1].concat();
         let out = send(&pki, &format!("https://localhost:{port}/"), &[], &input);
         assert_eq!(out.status.code(), Some(2));
@@ -350,14 +333,14 @@ mod cli {
         let pki = Pki::new();
         let out_file = pki.arg("alerts.ndjson");
         let pin = pki.fingerprint("client");
-        let (_serve, port) = support::serve_cli(&pki, &["--pin", &pin, "--out", &out_file], false);
+        let (_serve, port) = support::cli::serve(&pki, &["--pin", &pin, "--out", &out_file], false);
         let files = [
             "fixtures/valid/minimal.json",
             "fixtures/drafts/valid/v04-minimal.json",
             "fixtures/invalid/pattern-id-not-uuid.json",
         ];
         let out = support::run_bounded(
-            support::send_command(&pki)
+            support::cli::send_command(&pki)
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .args(["--url", &format!("https://localhost:{port}/")])
                 .args(["--pin", &pki.fingerprint("server")])
@@ -511,12 +494,8 @@ mod cli {
 
         let stored = fs::read_to_string(dir.path().join("alerts.ndjson")).unwrap();
         assert_eq!(stored.lines().count(), 2);
-        let _ = Command::new("kill")
-            .args(["-TERM", &serve.id().to_string()])
-            .status();
-        let _ = serve.child().wait();
-        let mut log = String::new();
-        std::io::Read::read_to_string(&mut serve.child().stderr.take().unwrap(), &mut log).unwrap();
+        serve.terminate(Duration::from_secs(30));
+        let log = serve.stderr();
         // The log as the README shows it, client ports and order aside
         // (send has several requests in flight), and without the test's
         // readiness probe (a connection closed before any handshake).

@@ -2,8 +2,6 @@
 //! the `idmefv2 serve` command line.
 #![cfg(all(feature = "server", feature = "client"))]
 
-mod support;
-
 use std::{
     fs,
     future::Future,
@@ -17,7 +15,11 @@ use idmefv2::http::{
     server::{Event, FileSink, ReceiveOptions, Received, Server, Sink, SinkError},
     tls::{Pin, ServerTls},
 };
-use support::{fixture, message, Curl, Pki};
+use idmefv2_tools::support::{
+    self,
+    curl::{Curl, Exchange},
+    fixture, message, Pki,
+};
 
 /// A server running on its own runtime thread, stopped when dropped.
 struct Running {
@@ -126,7 +128,7 @@ fn file_server(pki: &Pki, tls: ServerTls, options: ReceiveOptions) -> (Running, 
 }
 
 /// POSTs `body` as `application/json` with curl, presenting `client`.
-fn post(pki: &Pki, url: &str, client: &str, version: &str, body: &[u8]) -> support::Exchange {
+fn post(pki: &Pki, url: &str, client: &str, version: &str, body: &[u8]) -> Exchange {
     Curl::new(pki, url, Some(client))
         .arg(version)
         .header("Content-Type: application/json")
@@ -736,7 +738,7 @@ mod cli {
         }
         let pki = Pki::new();
         let out_file = pki.arg("out.ndjson");
-        let (mut child, port) = support::serve_cli(
+        let (mut child, port) = support::cli::serve(
             &pki,
             &[
                 "--allow-peer",
@@ -762,9 +764,8 @@ mod cli {
             .status()
             .unwrap()
             .success());
-        let status = child.child().wait().unwrap();
-        let mut log = String::new();
-        std::io::Read::read_to_string(&mut child.child().stderr.take().unwrap(), &mut log).unwrap();
+        let status = child.wait_for(Duration::from_secs(30));
+        let log = child.stderr();
         assert_eq!(status.code(), Some(0), "{log}");
         let requests: Vec<&str> = log.lines().filter(|l| l.contains(" POST ")).collect();
         assert_eq!(requests.len(), 2, "{log}");
@@ -869,12 +870,8 @@ mod cli {
             Duration::from_secs(20),
         );
         assert_ne!(out.status.code(), Some(0));
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let _ = child.child().wait();
-        let mut log = String::new();
-        std::io::Read::read_to_string(&mut child.child().stderr.take().unwrap(), &mut log).unwrap();
+        child.terminate(Duration::from_secs(30));
+        let log = child.stderr();
         assert!(log.contains("WARNING: plain HTTP without TLS"), "{log}");
         assert!(log.contains(" - POST / 204 violations=0"), "{log}");
     }

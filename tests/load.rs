@@ -6,14 +6,29 @@
 //! under concurrency.
 #![cfg(feature = "cli")]
 
-mod support;
+use std::time::Duration;
 
-use support::{load, Pki};
+use idmefv2::http::client::Client;
+use idmefv2_tools::support::{load, Pki};
 
 #[test]
 fn a_hundred_senders_for_three_seconds_lose_nothing() {
     let pki = Pki::new();
-    let figures = load::run(&pki, 100, 3.0);
+    let figures = load::run(&pki, 100, 3.0, |url| {
+        let client = Client::builder(url)
+            .identity_pem(&pki.read("client.pem"), &pki.read("client.key"))
+            .ca_pem(&pki.read("ca.pem"))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        move |body| {
+            let client = client.clone();
+            async move {
+                let sent = client.send_bytes(body, "application/json").await;
+                sent.map_err(|e| e.to_string())
+            }
+        }
+    });
     eprintln!(
         "100 senders, {:.1} s: {} acknowledged, {} errors, {} lost, {} lines stored, \
          server RSS {} kB idle, {} kB peak",

@@ -5,8 +5,6 @@
 //! killed when its test ends.
 #![cfg(feature = "nats")]
 
-mod support;
-
 use std::{
     collections::{BTreeMap, BTreeSet},
     time::Duration,
@@ -17,7 +15,7 @@ use idmefv2::{
     types::Category,
     Analyzer, Message,
 };
-use support::nats::Servers;
+use idmefv2_tools::support::nats::Servers;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -448,8 +446,9 @@ mod gateway {
         },
         nats::{self, Publisher, StreamSink, StreamSpec},
     };
+    use idmefv2_tools::support::Pki;
 
-    use super::{alerts, runtime, stored, support::Pki, Servers, V04};
+    use super::{alerts, runtime, stored, Servers, V04};
 
     #[test]
     fn a_204_means_stored_and_a_stream_that_cannot_store_means_503() {
@@ -549,9 +548,10 @@ mod cli {
     };
 
     use idmefv2::{nats, Message};
+    use idmefv2_tools::support;
     use tempfile::NamedTempFile;
 
-    use super::{alerts, consumer_info, runtime, stored, support, Servers};
+    use super::{alerts, consumer_info, runtime, stored, Servers};
 
     fn idmefv2() -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_idmefv2"));
@@ -911,7 +911,7 @@ mod cli {
         let servers = Servers::single();
         let pki = support::Pki::new();
         let forward = format!("{}/gateway.cli", servers.url());
-        let (serve, port) = support::serve_cli(
+        let (serve, port) = support::cli::serve(
             &pki,
             &["--forward", &forward, "--stream", "GATEWAYCLI"],
             false,

@@ -4,16 +4,17 @@
 //! and the library's `Outbox` and `Dedup` against each other.
 #![cfg(all(feature = "cli", feature = "server"))]
 
-mod support;
-
 use std::{fs, process::Output, sync::Arc, time::Duration};
 
 use idmefv2::http::{
     client::Client,
     outbox::{DeliveryOptions, Enqueued, Outbox, OutboxOptions},
-    server::{Dedup, FileSink},
+    server::{Dedup, FileSink, Server},
+    tls::ServerTls,
 };
-use support::{fixture, free_port, inproc::InProcess, message, serve_cli, Pki};
+use idmefv2_tools::support::{
+    self, cli, faults, fixture, free_port, inproc::InProcess, message, Pki,
+};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -23,7 +24,7 @@ fn text(bytes: &[u8]) -> String {
 /// options and files, bounded to a minute.
 fn send(pki: &Pki, port: u16, ca: &str, extra: &[&str]) -> Output {
     support::run_bounded(
-        support::send_command(pki)
+        cli::send_command(pki)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["--url", &format!("https://localhost:{port}/")])
             .args(["--ca", &pki.arg(ca), "--spool", &pki.arg("spool")])
@@ -37,7 +38,7 @@ fn send(pki: &Pki, port: u16, ca: &str, extra: &[&str]) -> Output {
 fn refusals_go_to_the_dead_letter_file_with_the_receivers_reasons() {
     let pki = Pki::new();
     let out = pki.arg("alerts.ndjson");
-    let (_serve, port) = serve_cli(&pki, &["--out", &out], false);
+    let (_serve, port) = cli::serve(&pki, &["--out", &out], false);
     let files = [
         "fixtures/valid/minimal.json",
         "fixtures/invalid/pattern-id-not-uuid.json",
@@ -77,7 +78,7 @@ fn refusals_go_to_the_dead_letter_file_with_the_receivers_reasons() {
 fn giving_up_keeps_the_rest_for_a_later_run_that_drains_it() {
     let pki = Pki::new();
     let input = pki.path("input.ndjson");
-    let (text_in, ids) = support::faults::ndjson_input(20);
+    let (text_in, ids) = faults::ndjson_input(20);
     fs::write(&input, text_in).unwrap();
     let port = free_port();
     let input_arg = input.to_string_lossy().into_owned();
@@ -101,7 +102,7 @@ fn giving_up_keeps_the_rest_for_a_later_run_that_drains_it() {
 
     // A receiver comes; a run without input sends what the spool holds.
     let out = pki.path("alerts.ndjson");
-    let _serve = support::faults::serve_on(&pki, port, &out, &[]);
+    let _serve = faults::serve_on(&pki, port, &out, &[]);
     let drained = send(&pki, port, "ca.pem", &[]);
     assert_eq!(drained.status.code(), Some(0), "{}", text(&drained.stderr));
     assert!(text(&drained.stderr).contains("20 messages pending in"));
@@ -109,14 +110,14 @@ fn giving_up_keeps_the_rest_for_a_later_run_that_drains_it() {
         text(&drained.stdout),
         "20 accepted, 0 refused, 0 not delivered\n"
     );
-    let counted = support::faults::tally(&out, &ids);
+    let counted = faults::tally(&out, &ids);
     assert_eq!((counted.lost, counted.repeated), (0, 0));
 }
 
 #[test]
 fn a_full_spool_a_tls_failure_and_a_damaged_journal_stop_with_a_reason() {
     let pki = Pki::new();
-    let (text_in, _) = support::faults::ndjson_input(50);
+    let (text_in, _) = faults::ndjson_input(50);
     let input = pki.path("input.ndjson");
     fs::write(&input, text_in).unwrap();
     let input_arg = input.to_string_lossy().into_owned();
@@ -143,7 +144,7 @@ fn a_full_spool_a_tls_failure_and_a_damaged_journal_stop_with_a_reason() {
 
     // A receiver whose certificate the sender does not trust: the run
     // stops at once, the messages stay.
-    let (_serve, port) = serve_cli(&pki, &["--out", &pki.arg("alerts.ndjson")], false);
+    let (_serve, port) = cli::serve(&pki, &["--out", &pki.arg("alerts.ndjson")], false);
     let started = std::time::Instant::now();
     let tls = send(&pki, port, "other-ca.pem", &[]);
     assert_eq!(tls.status.code(), Some(2));
@@ -179,7 +180,14 @@ fn the_library_outbox_delivers_to_a_deduplicating_server() {
     fs::write(&out, [first.as_slice(), b"\n{\"ID\": \"torn"].concat()).unwrap();
     let sink = Arc::new(Dedup::new(FileSink::open(&out).unwrap(), 1000));
     assert_eq!(sink.seed_from_ndjson(&out).unwrap(), 1);
-    let receiver = InProcess::start(&pki, sink.clone());
+    let tls = ServerTls::from_pem(
+        &pki.read("server.pem"),
+        &pki.read("server.key"),
+        &pki.read("ca.pem"),
+    )
+    .unwrap();
+    let server = Server::new(tls).unwrap();
+    let receiver = InProcess::start(|listener, stop| server.serve(listener, sink.clone(), stop));
     let port = receiver.port;
 
     let client = Client::builder(format!("https://localhost:{port}/"))

@@ -7,10 +7,14 @@
 //! - [`gen`]: a seeded generator of messages driven by the crate's schemas,
 //!   and of mutations that break them in known ways (the conformance check
 //!   and the property tests);
-//! - [`bench`]: the three benchmark inputs and the side-by-side measurement
+//! - [`bench`](mod@bench): the three benchmark inputs and the side-by-side measurement
 //!   against the untyped `serde_json::Value` baseline (the criterion bench
 //!   and the measuring tools);
-//! - [`fixtures`]: the fixture files of the repository.
+//! - [`fixtures`]: the fixture files of the repository;
+//! - [`support`]: what the tests and benchmarks that run real programs
+//!   share (child processes, ports, the test PKI, curl, nginx,
+//!   nats-server, dnsmasq, `idmefv2 serve` and `send`, the fault and load
+//!   runs).
 //!
 //! The tools: `conformance` and `drafts_conformance` (the differential
 //! checks against the official schemas), `ratio`, `profile`, `alloc_count`,
@@ -18,6 +22,7 @@
 
 pub mod bench;
 pub mod gen;
+pub mod support;
 
 /// The fixture files of the repository (`fixtures/` at its root).
 pub mod fixtures {

@@ -102,6 +102,7 @@ fn common_args(port: u16, store: &Path, name: &str, log: &Path) -> Vec<String> {
 
 /// Servers that are stopped when this is dropped, with their stores.
 pub struct Servers {
+    /// The servers, in the order they were made.
     pub nodes: Vec<Server>,
     _dir: tempfile::TempDir,
 }

@@ -1,14 +1,15 @@
 """A receiver that is not ours, for the client tests: Python's ssl and
-http.server, mutual TLS 1.3, answering 204 to every POST and writing what
-came (method, path, Content-Type, body, the client's DNS-IDs) as one JSON
-line per request.
+http.server with mutual TLS 1.3 (mtls.py), answering 204 to every POST
+and writing what came (method, path, Content-Type, body, the client's
+DNS-IDs) as one JSON line per request.
 
 usage: recorder.py PORT CERT KEY CA OUT
 """
 import http.server
 import json
-import ssl
 import sys
+
+import mtls
 
 port, cert, key, ca, out = sys.argv[1:6]
 
@@ -37,11 +38,4 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.minimum_version = ssl.TLSVersion.TLSv1_3
-context.load_cert_chain(cert, key)
-context.load_verify_locations(ca)
-context.verify_mode = ssl.CERT_REQUIRED
-server = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Recorder)
-server.socket = context.wrap_socket(server.socket, server_side=True)
-server.serve_forever()
+mtls.serve(Recorder, port, cert, key, ca)

@@ -8,10 +8,13 @@ use std::{
     fs,
     path::{Path, PathBuf},
     process::Stdio,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use super::{wait_for_port, Guard, Pki};
+use super::{
+    cli::{send_command, serve_command},
+    wait_for_port, wait_until, Guard, Pki,
+};
 
 /// `count` fresh valid messages, one per line, and their IDs.
 pub fn ndjson_input(count: usize) -> (Vec<u8>, Vec<String>) {
@@ -38,7 +41,7 @@ fn append(path: &Path) -> fs::File {
 /// `idmefv2 serve` on 127.0.0.1:`port` appending to `out` (its log to
 /// `OUT.log`), with `extra` options; returns once it accepts connections.
 pub fn serve_on(pki: &Pki, port: u16, out: &Path, extra: &[&str]) -> Guard {
-    let child = super::serve_command(pki, port)
+    let child = serve_command(pki, port)
         .arg("--out")
         .arg(out)
         .args(extra)
@@ -60,7 +63,7 @@ pub fn send_spooled(
     input: Option<&Path>,
     extra: &[&str],
 ) -> Guard {
-    let mut command = super::send_command(pki);
+    let mut command = send_command(pki);
     command
         .args(["--url", url, "--ca", &pki.arg("ca.pem")])
         .arg("--spool")
@@ -78,14 +81,20 @@ pub fn send_spooled(
 /// One scenario's files: a PKI folder holding `input.ndjson` with
 /// `count` messages, the receiver's `alerts.ndjson` and the `spool`.
 pub struct Scenario {
+    /// The certificates, and the folder of everything else.
     pub pki: Pki,
+    /// The IDs of the input's messages, in order.
     pub ids: Vec<String>,
+    /// `input.ndjson`.
     pub input: PathBuf,
+    /// The receiver's file, `alerts.ndjson`.
     pub out: PathBuf,
+    /// The sender's spool folder.
     pub spool: PathBuf,
 }
 
 impl Scenario {
+    /// A fresh PKI folder with an input of `count` messages.
     pub fn new(count: usize) -> Scenario {
         let pki = Pki::new();
         let (text, ids) = ndjson_input(count);
@@ -122,39 +131,18 @@ impl Scenario {
     }
 }
 
-/// Waits for a child to end, at most `limit`; its exit code.
-pub fn wait_bounded(guard: &mut Guard, limit: Duration) -> Option<i32> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = guard.child().try_wait() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the child did not end within {limit:?}");
-}
-
 /// Waits until `file` has at least `lines` lines (`limit` at most).
 pub fn wait_for_lines(file: &Path, lines: usize, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        let count = fs::read(file)
-            .map(|b| b.iter().filter(|&&c| c == b'\n').count())
-            .unwrap_or(0);
-        if count >= lines {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
-        "{} has fewer than {lines} lines after {limit:?}",
-        file.display()
-    );
+    let what = format!("{} holding {lines} lines", file.display());
+    wait_until(&what, limit, || {
+        fs::read(file).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) >= lines
+    });
 }
 
 /// What reached the receiver's file, against what was sent.
 #[derive(Debug)]
 pub struct Tally {
+    /// Messages sent.
     pub sent: usize,
     /// Sent IDs found in the file at least once.
     pub stored: usize,

@@ -1,33 +1,38 @@
 //! Many senders against one `idmefv2 serve`: each sender is a client of
 //! its own (its own TLS connection), sending one fresh message after
 //! another for a while. Shared by the short test (`tests/load.rs`) and the
-//! benchmark (`benches/load.rs`).
+//! benchmark (`benches/load.rs`), which give the client (the crate's HTTPS
+//! client, a transport type this crate does not name).
 
 use std::{
     collections::HashSet,
     fs,
-    process::Command,
+    future::Future,
     time::{Duration, Instant},
 };
 
-use idmefv2::http::client::Client;
-
-use super::{faults::serve_on, free_port, Pki};
+use super::{faults::serve_on, free_port, quantile, Pki};
 
 /// What one run measured.
 #[derive(Debug)]
 pub struct Figures {
+    /// Senders at once.
     pub senders: usize,
+    /// How long the run took.
     pub seconds: f64,
     /// 2xx answers.
     pub acknowledged: usize,
+    /// Sends that failed.
     pub errors: usize,
+    /// The first failure's reason.
     pub first_error: Option<String>,
     /// Acknowledged IDs missing from the receiver's file.
     pub lost: usize,
     /// Lines in the receiver's file.
     pub stored: usize,
+    /// The median latency of the acknowledged sends.
     pub p50: Duration,
+    /// Their 99th percentile.
     pub p99: Duration,
     /// The server's resident memory before the load (kB, `VmRSS`).
     pub idle_rss_kb: u64,
@@ -36,6 +41,7 @@ pub struct Figures {
 }
 
 impl Figures {
+    /// Acknowledged messages per second.
     pub fn rate(&self) -> f64 {
         self.acknowledged as f64 / self.seconds
     }
@@ -52,16 +58,24 @@ fn status_kb(pid: u32, field: &str) -> u64 {
 }
 
 /// A valid message with an ID made from the sender and its count.
-fn body(sender: usize, count: usize) -> (String, bytes::Bytes) {
+fn body(sender: usize, count: usize) -> (String, Vec<u8>) {
     let id = format!("{sender:08x}-0000-4000-8000-{count:012x}");
     let text = format!(
         r#"{{"Version":"2.D.V08","ID":"{id}","CreateTime":"2025-01-01T00:00:00Z","Description":"load","Analyzer":{{"Name":"load-{sender}","IP":"192.0.2.1"}}}}"#
     );
-    (id, bytes::Bytes::from(text))
+    (id, text.into_bytes())
 }
 
 /// Runs `senders` clients against a fresh `idmefv2 serve` for `seconds`.
-pub fn run(pki: &Pki, senders: usize, seconds: f64) -> Figures {
+/// `connect(url)` makes one client (presenting the test client
+/// certificate of `pki`) and returns its send: a JSON body in, `Ok` once
+/// acknowledged, the reason otherwise.
+pub fn run<C, S, F>(pki: &Pki, senders: usize, seconds: f64, connect: C) -> Figures
+where
+    C: Fn(&str) -> S,
+    S: Fn(Vec<u8>) -> F + Send + 'static,
+    F: Future<Output = Result<(), String>> + Send + 'static,
+{
     let port = free_port();
     let out = pki.path("load.ndjson");
     let _ = fs::remove_file(&out);
@@ -79,12 +93,7 @@ pub fn run(pki: &Pki, senders: usize, seconds: f64) -> Figures {
         let started = Instant::now();
         let mut tasks = Vec::new();
         for sender in 0..senders {
-            let client = Client::builder(url.clone())
-                .identity_pem(&pki.read("client.pem"), &pki.read("client.key"))
-                .ca_pem(&pki.read("ca.pem"))
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("client");
+            let send = connect(&url);
             tasks.push(tokio::spawn(async move {
                 let mut acked = Vec::new();
                 let mut latencies = Vec::new();
@@ -95,14 +104,14 @@ pub fn run(pki: &Pki, senders: usize, seconds: f64) -> Figures {
                     let (id, body) = body(sender, count);
                     count += 1;
                     let sent = Instant::now();
-                    match client.send_bytes(body, "application/json").await {
+                    match send(body).await {
                         Ok(()) => {
                             latencies.push(sent.elapsed());
                             acked.push(id);
                         }
                         Err(e) => {
                             errors += 1;
-                            first.get_or_insert(e.to_string());
+                            first.get_or_insert(e);
                         }
                     }
                 }
@@ -117,10 +126,7 @@ pub fn run(pki: &Pki, senders: usize, seconds: f64) -> Figures {
     });
     let (all, took) = results;
     let peak_rss_kb = status_kb(pid, "VmHWM:");
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = server.child().wait();
+    server.terminate(Duration::from_secs(30));
 
     let mut acked = Vec::new();
     let mut latencies = Vec::new();
@@ -135,7 +141,7 @@ pub fn run(pki: &Pki, senders: usize, seconds: f64) -> Figures {
         }
     }
     latencies.sort();
-    let at = |q: f64| super::quantile(&latencies, q);
+    let at = |q: f64| quantile(&latencies, q);
     let text = fs::read_to_string(&out).unwrap_or_default();
     let stored_ids: HashSet<&str> = text
         .lines()

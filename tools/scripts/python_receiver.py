@@ -1,16 +1,16 @@
 """The receiver a Python user can write today with python-idmefv2 (PyPI
 `idmefv2`), for benches/http.rs: http.server with ssl (mutual TLS 1.3,
-HTTP/1.1 only, one thread per connection), each POST validated with
+HTTP/1.1 only, one thread per connection: mtls.py), each POST validated with
 Message.unserialize, appended to a file and fsynced before the 204.
 
 usage: python_receiver.py PORT CERT KEY CA OUT
 """
 import http.server
 import os
-import ssl
 import sys
 import threading
 
+import mtls
 from idmefv2 import Message, SerializedMessage
 
 port, cert, key, ca, out = sys.argv[1:6]
@@ -41,13 +41,4 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.minimum_version = ssl.TLSVersion.TLSv1_3
-context.load_cert_chain(cert, key)
-context.load_verify_locations(ca)
-context.verify_mode = ssl.CERT_REQUIRED
-server = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Receiver)
-server.daemon_threads = True
-server.request_queue_size = 256
-server.socket = context.wrap_socket(server.socket, server_side=True)
-server.serve_forever()
+mtls.serve(Receiver, port, cert, key, ca)
