@@ -145,22 +145,11 @@ pub(crate) fn random_below(bound: u64) -> u64 {
     hasher.finish() % bound.max(1)
 }
 
-/// `type/subtype` of a media type, lowercased, without parameters.
-#[cfg(feature = "server")]
-pub(crate) fn essence(media_type: &str) -> String {
-    media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-}
-
 /// Whether a media type is JSON text (`application/json`, `text/json`, or
 /// any `+json` type), whose body can be written as one NDJSON line as is.
 #[cfg(feature = "server")]
 pub(crate) fn is_json(media_type: &str) -> bool {
-    let essence = essence(media_type);
+    let essence = crate::codec::essence(media_type);
     essence == "application/json" || essence == "text/json" || essence.ends_with("+json")
 }
 

@@ -343,7 +343,7 @@ async fn receive(request: Request) -> Result<Received, Rejection> {
     let codec = codec::find(&content_type).map_err(|_| {
         unsupported(format!(
             "no codec for the media type {:?}",
-            super::essence(&content_type)
+            codec::essence(&content_type)
         ))
     })?;
     let Some(answer) = answer else {
