@@ -59,7 +59,7 @@ pub mod server;
 pub mod tls;
 
 #[cfg(any(feature = "client", feature = "server"))]
-use crate::{Violation, ViolationKind};
+use crate::Violation;
 
 /// One failure as it travels in a refusal body.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -109,10 +109,10 @@ pub(crate) fn parse_violations(body: &[u8]) -> Option<Vec<Violation>> {
             .violations
             .into_iter()
             .map(|v| {
-                let kind = v
-                    .keyword
-                    .as_deref()
-                    .map_or(ViolationKind::Remote, ViolationKind::from_name);
+                let kind = v.keyword.as_deref().map_or(
+                    crate::ViolationKind::Remote,
+                    crate::ViolationKind::from_name,
+                );
                 Violation::new(kind, v.reason).at(&v.pointer)
             })
             .collect(),
