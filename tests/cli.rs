@@ -4,12 +4,13 @@
 use std::{
     collections::BTreeSet,
     fs,
-    io::Write,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
     sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
 };
 
+use idmefv2_tools::support;
 use serde_json::Value;
 
 /// The outcome of one run: exit status, stdout and stderr as text.
@@ -44,27 +45,9 @@ fn idmefv2(args: &[&str]) -> Run {
 }
 
 fn idmefv2_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run idmefv2");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin");
-        let input = input.to_vec();
-        // Written from a thread so that a full stdout pipe cannot stall us.
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&input);
-        });
-    }
-    child.wait_with_output().expect("wait for idmefv2").into()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idmefv2"));
+    command.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    support::run_bounded(&mut command, stdin, Duration::from_secs(60)).into()
 }
 
 /// A file in the temporary directory, removed when dropped.
