@@ -22,14 +22,13 @@ use std::{fmt, str::FromStr, sync::Arc};
 
 use rustls::{
     client::danger::HandshakeSignatureValid,
-    crypto::{self, CryptoProvider},
+    crypto::{self, CryptoProvider, WebPkiSupportedAlgorithms},
     pki_types::{CertificateDer, PrivateKeyDer, UnixTime},
     CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme,
 };
 #[cfg(feature = "client")]
 use rustls::{
     client::danger::{ServerCertVerified, ServerCertVerifier},
-    crypto::WebPkiSupportedAlgorithms,
     pki_types::ServerName,
 };
 #[cfg(feature = "server")]
@@ -386,6 +385,36 @@ fn check_peer(end_entity: &CertificateDer<'_>, pins: &[Pin]) -> Result<Vec<Strin
     Ok(names)
 }
 
+/// The handshake-signature methods of a verifier: rustls asks for the
+/// same three in `ClientCertVerifier` and `ServerCertVerifier`, and both
+/// of ours answer them alike, with the provider's algorithms (the
+/// verifier's `algorithms` field).
+macro_rules! handshake_signatures {
+    () => {
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.algorithms.supported_schemes()
+        }
+    };
+}
+
 #[cfg(feature = "server")]
 /// Which clients a server lets in, beyond a certificate from its CA.
 #[derive(Clone, Debug, Default)]
@@ -403,6 +432,7 @@ pub(crate) struct PeerPolicy {
 pub(crate) struct ClientVerifier {
     inner: Arc<dyn ClientCertVerifier>,
     policy: PeerPolicy,
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
 #[cfg(feature = "server")]
@@ -411,7 +441,11 @@ impl ClientVerifier {
         let inner = rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider())
             .build()
             .map_err(|e| ConfigError::new(format!("client CA: {e}")))?;
-        Ok(ClientVerifier { inner, policy })
+        Ok(ClientVerifier {
+            inner,
+            policy,
+            algorithms: provider().signature_verification_algorithms,
+        })
     }
 }
 
@@ -449,27 +483,7 @@ impl ClientCertVerifier for ClientVerifier {
         Ok(verified)
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
+    handshake_signatures!();
 
     fn client_auth_mandatory(&self) -> bool {
         true
@@ -609,27 +623,7 @@ impl ServerCertVerifier for ServerVerifier {
         Ok(ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
+    handshake_signatures!();
 }
 
 #[cfg(feature = "server")]
