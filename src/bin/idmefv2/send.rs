@@ -22,7 +22,7 @@ use idmefv2::http::{
 
 use crate::{
     check::Failure,
-    serve::{parse_pin, read_option},
+    serve::{parse_pin, read_option, runtime},
     split::{Body, Splitter},
 };
 
@@ -184,6 +184,30 @@ impl Tally {
         }
     }
 
+    /// Counts and reports a message too large to read, so not sent.
+    fn too_large(&self, source: &str, line: usize, size: usize) {
+        self.undelivered.fetch_add(1, Ordering::Relaxed);
+        self.print(
+            &format!(
+                "{source}:{line}: (message): {size} bytes, more than the {MAX_INPUT_BYTES} \
+                 this tool reads; not sent\n"
+            ),
+            false,
+        );
+    }
+
+    /// The exit status: 2 after a fatal failure or with `undelivered`
+    /// messages, 1 when some were refused, else 0.
+    fn exit_code(&self, undelivered: usize) -> ExitCode {
+        if self.fatal.load(Ordering::Relaxed) || undelivered > 0 {
+            ExitCode::from(2)
+        } else if self.refused.load(Ordering::Relaxed) > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+
     fn show_progress(&self) {
         let _guard = self.output.lock().unwrap_or_else(|e| e.into_inner());
         let _ = write!(
@@ -248,16 +272,9 @@ struct Item {
 }
 
 pub fn send(args: SendArgs) -> ExitCode {
-    let client = match client(&args) {
-        Ok(client) => client,
+    let (client, runtime) = match client(&args).and_then(|client| Ok((client, runtime()?))) {
+        Ok(started) => started,
         Err(reason) => return fail(reason),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
     if let Some(dir) = &args.spool {
         return send_spooled(&args, client, &runtime, dir);
@@ -303,13 +320,7 @@ pub fn send(args: SendArgs) -> ExitCode {
         &format!("{accepted} accepted, {refused} refused, {undelivered} not delivered\n"),
         false,
     );
-    if tally.fatal.load(Ordering::Relaxed) || undelivered > 0 {
-        ExitCode::from(2)
-    } else if refused > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    tally.exit_code(undelivered)
 }
 
 /// Sends one message, trying again after transient failures, and reports.
@@ -318,14 +329,7 @@ async fn deliver(client: &Client, item: Item, tally: &Tally) {
     let body = match body {
         Body::Bytes(bytes) => bytes::Bytes::from(bytes),
         Body::TooLarge { size, .. } => {
-            tally.undelivered.fetch_add(1, Ordering::Relaxed);
-            tally.print(
-                &format!(
-                    "{source}:{line}: (message): {size} bytes, more than the {MAX_INPUT_BYTES} \
-                     this tool reads; not sent\n"
-                ),
-                false,
-            );
+            tally.too_large(&source, line, size);
             return;
         }
     };
@@ -490,13 +494,7 @@ fn send_spooled(
         ),
         false,
     );
-    if tally.fatal.load(Ordering::Relaxed) || pending + too_large > 0 {
-        ExitCode::from(2)
-    } else if refused > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    tally.exit_code(pending + too_large)
 }
 
 /// Reads the inputs on a thread of its own, one message at a time, handing
@@ -579,16 +577,7 @@ fn enqueue_items(
                     bodies.push(bytes);
                     places.push((source, line));
                 }
-                Body::TooLarge { size, .. } => {
-                    tally.undelivered.fetch_add(1, Ordering::Relaxed);
-                    tally.print(
-                        &format!(
-                            "{source}:{line}: (message): {size} bytes, more than the \
-                             {MAX_INPUT_BYTES} this tool reads; not sent\n"
-                        ),
-                        false,
-                    );
-                }
+                Body::TooLarge { size, .. } => tally.too_large(&source, line, size),
             }
         }
         // All in one sync; when they do not fit together, one by one.

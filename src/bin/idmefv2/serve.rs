@@ -160,24 +160,36 @@ pub fn read_option(option: &str, path: &PathBuf) -> Result<Vec<u8>, String> {
     fs::read(path).map_err(|e| format!("{option} {}: {e}", path.display()))
 }
 
+/// The runtime `serve` and `send` run on (a worker per core).
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
 fn fail(reason: impl std::fmt::Display) -> ExitCode {
     eprintln!("idmefv2 serve: {reason}");
     ExitCode::from(2)
 }
 
 pub fn serve(args: ServeArgs) -> ExitCode {
-    let server = match server(&args) {
-        Ok(server) => server,
-        Err(reason) => return fail(reason),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => return fail(format!("cannot start the runtime: {e}")),
-    };
-    let result = runtime.block_on(async {
+    match server(&args).and_then(|server| serve_on(&args, server, &runtime()?)) {
+        Ok(summary) => {
+            eprintln!("idmefv2 serve: stopped; {summary}");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => fail(reason),
+    }
+}
+
+/// Serves until stopped; the summary line's text.
+fn serve_on(
+    args: &ServeArgs,
+    server: Server,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<String, String> {
+    runtime.block_on(async {
         match (&args.out, &args.forward) {
             (Some(out), _) => {
                 let sink = Arc::new(
@@ -194,11 +206,11 @@ pub fn serve(args: ServeArgs) -> ExitCode {
                             "idmefv2 serve: dropping repeats of the last {capacity} message \
                              IDs ({seeded} read from {target})"
                         );
-                        run(&args, server, dedup.clone(), &target).await?;
+                        run(args, server, dedup.clone(), &target).await?;
                         format!(", {} repeats acknowledged and dropped", dedup.repeats())
                     }
                     None => {
-                        run(&args, server, sink.clone(), &target).await?;
+                        run(args, server, sink.clone(), &target).await?;
                         String::new()
                     }
                 };
@@ -214,19 +226,12 @@ pub fn serve(args: ServeArgs) -> ExitCode {
                         .await
                         .map_err(|e| format!("--forward {}: {e}", to.subject()))?;
                 let target = format!("stream {} ({})", args.stream, to.subject());
-                run(&args, server, StreamSink::new(publisher), &target).await?;
+                run(args, server, StreamSink::new(publisher), &target).await?;
                 Ok("every message acknowledged was stored by the stream".to_string())
             }
             (None, None) => Err("--out or --forward is required".to_string()),
         }
-    });
-    match result {
-        Ok(summary) => {
-            eprintln!("idmefv2 serve: stopped; {summary}");
-            ExitCode::SUCCESS
-        }
-        Err(reason) => fail(reason),
-    }
+    })
 }
 
 /// Binds, says where messages go, and serves into `sink` until SIGINT or
