@@ -340,9 +340,7 @@ mod cli {
             "fixtures/invalid/pattern-id-not-uuid.json",
         ];
         let out = support::run_bounded(
-            support::cli::send_command(&pki)
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .args(["--url", &format!("https://localhost:{port}/")])
+            support::cli::send_to(&pki, port)
                 .args(["--pin", &pki.fingerprint("server")])
                 .args(files),
             None,

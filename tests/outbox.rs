@@ -24,9 +24,7 @@ fn text(bytes: &[u8]) -> String {
 /// options and files, bounded to a minute.
 fn send(pki: &Pki, port: u16, ca: &str, extra: &[&str]) -> Output {
     support::run_bounded(
-        cli::send_command(pki)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["--url", &format!("https://localhost:{port}/")])
+        cli::send_to(pki, port)
             .args(["--ca", &pki.arg(ca), "--spool", &pki.arg("spool")])
             .args(extra),
         None,

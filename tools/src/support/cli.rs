@@ -38,6 +38,18 @@ pub fn serve_command_as(pki: &Pki, port: u16, name: &str) -> Command {
     command
 }
 
+/// [`send_command`] to a receiver on loopback `port`
+/// (`https://localhost:PORT/`), run from the repository's root so that
+/// fixtures are named as the tests name them; its trust is up to the
+/// caller.
+pub fn send_to(pki: &Pki, port: u16) -> Command {
+    let mut command = send_command(pki);
+    command
+        .current_dir(crate::fixtures::repository())
+        .args(["--url", &format!("https://localhost:{port}/")]);
+    command
+}
+
 /// `idmefv2 send` presenting the test client certificate, not started;
 /// the receiver and its trust are up to the caller.
 pub fn send_command(pki: &Pki) -> Command {
