@@ -166,22 +166,32 @@ impl Received {
     /// break, so no value changes). A body of another media type is
     /// written as the typed message's JSON encoding.
     pub fn json_line(&self) -> Cow<'_, [u8]> {
+        self.other_line()
+            .map_or(Cow::Borrowed(&self.body), Cow::Owned)
+    }
+
+    /// [`json_line`](Self::json_line) as shared bytes: the body itself,
+    /// without a copy, when it is already the line.
+    fn line_bytes(&self) -> Bytes {
+        self.other_line()
+            .map_or_else(|| self.body.clone(), Bytes::from)
+    }
+
+    /// The line when it differs from the body; `None` when the body is
+    /// the line as it is.
+    fn other_line(&self) -> Option<Vec<u8>> {
         if super::is_json(&self.content_type) {
-            if self.body.iter().any(|&b| b == b'\n' || b == b'\r') {
-                let line: Vec<u8> = self
-                    .body
-                    .iter()
-                    .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
-                    .collect();
-                Cow::Owned(line)
-            } else {
-                Cow::Borrowed(&self.body)
-            }
+            self.body
+                .iter()
+                .any(|&b| b == b'\n' || b == b'\r')
+                .then(|| {
+                    self.body
+                        .iter()
+                        .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
+                        .collect()
+                })
         } else {
-            match &self.message {
-                Some(message) => Cow::Owned(message.to_vec()),
-                None => Cow::Borrowed(&self.body),
-            }
+            self.message.as_ref().map(Message::to_vec)
         }
     }
 }
@@ -549,7 +559,7 @@ pub struct FileSinkStats {
 
 /// One message waiting for the writer: its line, and who to tell.
 struct Job {
-    line: Vec<u8>,
+    line: Bytes,
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
@@ -655,7 +665,7 @@ impl FileSink {
     /// Queues a line; the receiver resolves once it is synced.
     fn enqueue(
         &self,
-        line: Vec<u8>,
+        line: Bytes,
     ) -> Result<tokio::sync::oneshot::Receiver<Result<(), String>>, SinkError> {
         let (done, waiting) = tokio::sync::oneshot::channel();
         let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -715,7 +725,7 @@ fn write_batches(
 impl Sink for FileSink {
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
         // Queued now, so that requests arriving together share a sync.
-        let queued = self.enqueue(message.json_line().into_owned());
+        let queued = self.enqueue(message.line_bytes());
         let path = self.path.display().to_string();
         async move {
             let waiting = queued?;
