@@ -4,7 +4,7 @@
 //! `idmefv2 serve`.
 #![cfg(feature = "client")]
 
-use std::{fs, process::Command, time::Duration};
+use std::{fs, time::Duration};
 
 use idmefv2::http::{
     client::{Client, SendError},
@@ -229,7 +229,10 @@ fn server_certificates_without_a_proper_identity_are_refused() {
 
 #[cfg(all(feature = "cli", feature = "server"))]
 mod cli {
-    use std::{process::Output, time::Instant};
+    use std::{
+        process::{Command, Output},
+        time::Instant,
+    };
 
     use super::*;
 
