@@ -183,6 +183,20 @@ pub(crate) fn object_from<'de, A: MapAccess<'de>>(
     members(map, budget - 1, budget, None)
 }
 
+/// The top-level `ID` of a JSON message, read without decoding the rest
+/// into a model (any draft, valid or not): what the transports name a
+/// message by. `None` when the bytes are not a JSON object with one text
+/// `ID`.
+#[cfg(any(feature = "client", feature = "server", feature = "nats"))]
+pub(crate) fn message_id(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct OnlyId {
+        #[serde(rename = "ID")]
+        id: Option<String>,
+    }
+    serde_json::from_slice::<OnlyId>(bytes).ok()?.id
+}
+
 /// Parses a whole document into a `Value`, refusing duplicate members and
 /// nesting past `budget` levels, with the pointer of any such failure.
 pub(crate) fn parse_value(bytes: &[u8], budget: usize, limit: usize) -> Result<Value, Error> {
@@ -234,5 +248,22 @@ pub(crate) fn syntax_error(e: &serde_json::Error, bytes: &[u8]) -> Error {
         line: e.line(),
         column: e.column(),
         reason,
+    }
+}
+
+#[cfg(all(test, any(feature = "client", feature = "server", feature = "nats")))]
+mod tests {
+    use super::message_id;
+
+    #[test]
+    fn message_ids_are_read_from_any_json_object() {
+        assert_eq!(
+            message_id(br#"{"Version":"2.D.V04","ID":"abc","x":[1,{"ID":"inner"}]}"#).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(message_id(br#"{"Version":"2.D.V08"}"#), None);
+        assert_eq!(message_id(br#"{"ID":7}"#), None);
+        assert_eq!(message_id(b"not json"), None);
+        assert_eq!(message_id(br#"{"ID":"a","ID":"b"}"#), None);
     }
 }

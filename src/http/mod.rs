@@ -119,19 +119,6 @@ pub(crate) fn parse_violations(body: &[u8]) -> Option<Vec<Violation>> {
     )
 }
 
-/// The top-level `ID` of a JSON message, read without decoding the rest
-/// into a model (any draft, valid or not); `None` when the body is not a
-/// JSON object or has no text `ID`.
-#[cfg(any(feature = "client", feature = "server"))]
-pub(crate) fn message_id(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct OnlyId {
-        #[serde(rename = "ID")]
-        id: Option<String>,
-    }
-    serde_json::from_slice::<OnlyId>(body).ok()?.id
-}
-
 /// A random number in `0..bound` (`bound` at least 1), for retry jitter
 /// and SRV weights: std's randomly keyed SipHash over a counter. Not for
 /// secrets.
@@ -233,18 +220,6 @@ fn parse_quality(text: &str) -> Option<u16> {
 #[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn message_ids_are_read_from_any_json_object() {
-        assert_eq!(
-            message_id(br#"{"Version":"2.D.V04","ID":"abc","x":[1,{"ID":"inner"}]}"#).as_deref(),
-            Some("abc")
-        );
-        assert_eq!(message_id(br#"{"Version":"2.D.V08"}"#), None);
-        assert_eq!(message_id(br#"{"ID":7}"#), None);
-        assert_eq!(message_id(b"not json"), None);
-        assert_eq!(message_id(br#"{"ID":"a","ID":"b"}"#), None);
-    }
 
     #[test]
     fn accept_is_negotiated_with_ranges_and_qualities() {

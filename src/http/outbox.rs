@@ -182,7 +182,7 @@ pub struct Key {
 impl Key {
     /// The key of a message's bytes.
     pub fn of(body: &[u8]) -> Key {
-        let id = super::message_id(body).filter(|id| plain_token(id));
+        let id = crate::json::message_id(body).filter(|id| plain_token(id));
         let digest = ring::digest::digest(&ring::digest::SHA256, body);
         let mut bytes = [0; 32];
         bytes.copy_from_slice(digest.as_ref());

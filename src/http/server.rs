@@ -884,7 +884,7 @@ impl<S> Dedup<S> {
         };
         let ids: Vec<String> = lines
             .iter()
-            .filter_map(|line| super::message_id(line))
+            .filter_map(|line| crate::json::message_id(line))
             .collect();
         let count = ids.len();
         self.seed(ids);
@@ -946,7 +946,7 @@ impl<S: Sink> Sink for Dedup<S> {
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
         let id = match &message.message {
             Some(typed) => Some(typed.id.to_string()),
-            None => super::message_id(&message.body),
+            None => crate::json::message_id(&message.body),
         };
         async move {
             if let Some(id) = &id {

@@ -1,7 +1,6 @@
 //! Publishing alerts and waiting for JetStream to store them.
 
 use std::{
-    borrow::Cow,
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -17,7 +16,6 @@ use async_nats::{
     },
 };
 use bytes::Bytes;
-use serde::Deserialize;
 use tokio::{sync::Semaphore, task::JoinHandle};
 
 use super::Error;
@@ -112,17 +110,10 @@ impl Envelope {
 /// The `ID` of a JSON alert that its own draft's schema accepted (every
 /// draft requires one, a string).
 fn id_of(payload: &[u8]) -> Result<String, crate::Error> {
-    #[derive(Deserialize)]
-    struct Head<'a> {
-        #[serde(rename = "ID", borrow)]
-        id: Cow<'a, str>,
-    }
-    serde_json::from_slice::<Head>(payload)
-        .map(|head| head.id.into_owned())
-        .map_err(|e| crate::Error::Codec {
-            media_type: "application/json".to_string(),
-            reason: format!("cannot read the ID: {e}"),
-        })
+    crate::json::message_id(payload).ok_or_else(|| crate::Error::Codec {
+        media_type: "application/json".to_string(),
+        reason: "cannot read the ID: no text ID at the top level".to_string(),
+    })
 }
 
 /// What JetStream said once it stored an alert.
