@@ -37,12 +37,7 @@ impl Envelope {
     /// Encodes `message` with the codec for `media_type` (kept as given,
     /// parameters included, for the `Content-Type` header).
     pub fn encode(message: &Message, media_type: &str) -> Result<Self, crate::Error> {
-        if media_type.chars().any(char::is_control) {
-            return Err(crate::Error::UnsupportedMediaType {
-                media_type: media_type.escape_debug().to_string(),
-                supported: codec::supported(),
-            });
-        }
+        header_safe(media_type)?;
         let payload = codec::find(media_type)?.encode(message)?;
         Ok(Envelope {
             id: message.id.as_str().to_string(),
@@ -73,12 +68,7 @@ impl Envelope {
     /// be kept: its body and media type unchanged.
     #[cfg(feature = "server")]
     pub(crate) fn received(received: crate::http::server::Received) -> Result<Self, crate::Error> {
-        if received.content_type.chars().any(char::is_control) {
-            return Err(crate::Error::UnsupportedMediaType {
-                media_type: received.content_type.escape_debug().to_string(),
-                supported: codec::supported(),
-            });
-        }
+        header_safe(&received.content_type)?;
         let id = match &received.message {
             Some(message) => message.id.as_str().to_string(),
             // An older draft, which is JSON.
@@ -105,6 +95,18 @@ impl Envelope {
     pub fn payload(&self) -> &[u8] {
         &self.payload
     }
+}
+
+/// Refuses a media type that cannot go in a `Content-Type` header as it
+/// is (a control character, a line break above all).
+fn header_safe(media_type: &str) -> Result<(), crate::Error> {
+    if media_type.chars().any(char::is_control) {
+        return Err(crate::Error::UnsupportedMediaType {
+            media_type: media_type.escape_debug().to_string(),
+            supported: codec::supported(),
+        });
+    }
+    Ok(())
 }
 
 /// The `ID` of a JSON alert that its own draft's schema accepted (every
