@@ -799,6 +799,9 @@ impl Outbox {
         let _running = self.shared.delivering.lock().await;
         let mut report = DeliveryReport::default();
         let mut in_flight = tokio::task::JoinSet::new();
+        // The message each send task carries, to queue it again should the
+        // task fail.
+        let mut sending: HashMap<tokio::task::Id, u64> = HashMap::new();
         // The pause shared by all messages, and the failure series.
         let mut paused_until = Instant::now();
         let mut level: u32 = 0;
@@ -841,10 +844,11 @@ impl Outbox {
                     let Some((seq, body)) = next else { break };
                     let client = client.clone();
                     let started = epoch;
-                    in_flight.spawn(async move {
+                    let task = in_flight.spawn(async move {
                         let outcome = client.send_bytes(body, "application/json").await;
-                        (seq, started, outcome)
+                        (started, outcome)
                     });
+                    sending.insert(task.id(), seq);
                 }
             }
             if in_flight.is_empty() {
@@ -874,11 +878,23 @@ impl Outbox {
             }
             .min(now + MARK_SYNC_EVERY);
             tokio::select! {
-                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    let Ok((seq, started, outcome)) = joined else {
-                        // A send task cannot panic short of a bug; its
-                        // message is still pending and queued again.
-                        continue;
+                Some(joined) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                    let (seq, started, outcome) = match joined {
+                        Ok((task, (started, outcome))) => match sending.remove(&task) {
+                            Some(seq) => (seq, started, outcome),
+                            None => continue,
+                        },
+                        Err(failed) => {
+                            // A send task cannot panic short of a bug; its
+                            // message is still pending: queue it again.
+                            if let Some(seq) = sending.remove(&failed.id()) {
+                                let mut state = self.lock();
+                                if state.pending.contains_key(&seq) {
+                                    state.queue.push_front(seq);
+                                }
+                            }
+                            continue;
+                        }
                     };
                     match outcome {
                         Ok(()) => {
