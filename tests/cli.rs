@@ -1250,6 +1250,18 @@ fn standard_input_on_a_terminal_is_announced() {
         "{shown}"
     );
     assert!(shown.contains("-: no message found"), "{shown}");
+    // `send` reads its input the same way (and, given none, connects to
+    // no one).
+    let pin = "ab".repeat(32);
+    let shown = idmefv2_on_a_terminal(&["send", "--url", "https://localhost:1/", "--pin", &pin]);
+    assert!(
+        shown.contains("idmefv2 send: reading messages from standard input; end with Ctrl-D"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("idmefv2 send: -: no message found"),
+        "{shown}"
+    );
     // From a pipe or a file, nothing is announced.
     let run = idmefv2_with_stdin(&["validate"], Some(compact(MINIMAL).as_bytes()));
     assert_eq!(run.stderr, "");

@@ -358,6 +358,42 @@ mod cli {
         let stored = fs::read_to_string(pki.path("alerts.ndjson")).unwrap();
         assert_eq!(stored.lines().count(), 2);
         assert!(stored.contains("\"2.D.V04\""));
+
+        // An input without any message; a message over --max-bytes.
+        let sending = |args: &[&str]| {
+            let out = support::run_bounded(
+                support::cli::send_to(&pki, port)
+                    .args(["--pin", &pki.fingerprint("server")])
+                    .args(args),
+                Some(b""),
+                Duration::from_secs(60),
+            );
+            (out.status.code(), text(&out.stdout), text(&out.stderr))
+        };
+        assert_eq!(
+            sending(&[]),
+            (
+                Some(1),
+                "0 accepted, 0 refused, 0 not delivered\n".to_string(),
+                "idmefv2 send: -: no message found\n".to_string()
+            )
+        );
+        // The message, not the newline after it.
+        let size = fs::read(files[0]).unwrap().trim_ascii_end().len();
+        let (code, stdout, stderr) = sending(&["--max-bytes", "100", files[0]]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert_eq!(
+            stdout,
+            format!(
+                "{}:1: (message): {size} bytes, more than the 100 this tool reads \
+                 (--max-bytes); not sent\n0 accepted, 0 refused, 1 not delivered\n",
+                files[0]
+            )
+        );
+        assert_eq!(
+            fs::read_to_string(pki.path("alerts.ndjson")).unwrap(),
+            stored
+        );
     }
 
     /// The shell words of a command line, with single quotes.

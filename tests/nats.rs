@@ -664,6 +664,23 @@ mod cli {
             // The line of the offending value, not of the message's start.
             format!("{invalid}:3: /ID: not a UUID (8-4-4-4-12 hexadecimal digits)\n")
         );
+        // An input without any message, and one over --max-bytes.
+        let empty = NamedTempFile::new().unwrap();
+        let empty = empty.path().to_str().unwrap();
+        let (code, out, err) = run(&["publish", "--to", &to, &valid, empty]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert_eq!(out, "1 acknowledged (1 already in the stream), 0 refused\n");
+        assert_eq!(err, format!("idmefv2: {empty}: no message found\n"));
+        let size = std::fs::read(&valid).unwrap().trim_ascii_end().len();
+        let (code, out, err) = run(&["publish", "--to", &to, "--max-bytes", "100", &valid]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert_eq!(out, "0 acknowledged (0 already in the stream), 1 refused\n");
+        assert!(
+            err.contains(&format!(
+                "message of {size} bytes exceeds the limit of 100 bytes"
+            )),
+            "{err}"
+        );
         // Another subject for the same stream: its configuration differs.
         let elsewhere = format!("{}/other", servers.url());
         let (code, _, err) = run(&["publish", "--to", &elsewhere, &valid]);

@@ -42,8 +42,11 @@ Invalid messages are reported on stderr as `validate` does
 (SOURCE:LINE: POINTER: REASON) and not published; the others still are.
 The last line on stdout counts what was acknowledged.
 
-Exit status: 0 all acknowledged, 1 some refused as invalid, 2 usage,
-connection or I/O error (or a message the stream did not acknowledge).";
+An input without any message is reported as \"no message found\".
+
+Exit status: 0 all acknowledged, 1 some refused as invalid or an input
+without any message, 2 usage, connection or I/O error (or a message the
+stream did not acknowledge).";
 
 /// How long an alert the stream did not acknowledge is sent again.
 const RETRY_FOR: Duration = Duration::from_secs(30);
@@ -65,6 +68,8 @@ pub struct Args {
     /// lines after it).
     #[arg(long)]
     ndjson: bool,
+    #[command(flatten)]
+    limits: crate::MaxBytes,
     /// Files holding one or more messages; none or `-` reads standard
     /// input.
     paths: Vec<PathBuf>,
@@ -95,8 +100,9 @@ enum Read {
         line: usize,
         failure: Failure,
     },
-    /// The end of the input; whether a source could not be read.
-    End { io_error: bool },
+    /// The end of the input: whether a source could not be read, and
+    /// whether one held no message at all.
+    End { io_error: bool, empty: bool },
 }
 
 /// What was acknowledged, refused or lost on the way.
@@ -159,10 +165,12 @@ async fn publish(args: Args) -> io::Result<ExitCode> {
     let (tx, mut rx) = mpsc::channel(1024);
     let framing = crate::framing(args.ndjson);
     let paths = args.paths;
-    let reader = std::thread::spawn(move || read(&paths, framing, &tx));
+    let limits = args.limits.limits();
+    let reader = std::thread::spawn(move || read(&paths, framing, &limits, &tx));
 
     let mut tally = Tally::default();
     let mut io_error = false;
+    let mut empty = false;
     let mut in_flight = FuturesUnordered::new();
     let stderr = io::stderr();
     while let Some(read) = rx.recv().await {
@@ -186,7 +194,10 @@ async fn publish(args: Args) -> io::Result<ExitCode> {
                 tally.refused += 1;
                 failure.write_text(&mut stderr.lock(), &source, line)?;
             }
-            Read::End { io_error: e } => io_error = e,
+            Read::End {
+                io_error: failed,
+                empty: none,
+            } => (io_error, empty) = (failed, none),
         }
         while let Some(Some(done)) = in_flight.next().now_or_never() {
             tally.record(done);
@@ -228,7 +239,7 @@ async fn publish(args: Args) -> io::Result<ExitCode> {
     out.flush()?;
     Ok(if io_error || tally.unacknowledged > 0 {
         ExitCode::from(2)
-    } else if tally.refused > 0 {
+    } else if tally.refused > 0 || empty {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -256,31 +267,35 @@ impl Tally {
 
 /// Reads and validates every message (on its own thread, so that file
 /// reads never hold up the connection), handing each over in order.
-fn read(paths: &[PathBuf], framing: crate::split::Framing, tx: &mpsc::Sender<Read>) {
-    let limits = Limits::default();
+fn read(
+    paths: &[PathBuf],
+    framing: crate::split::Framing,
+    limits: &Limits,
+    tx: &mpsc::Sender<Read>,
+) {
     let mut status = crate::Status::default();
     let closed = || io::Error::new(io::ErrorKind::BrokenPipe, "publishing stopped");
-    let result =
-        crate::for_each_message(paths, framing, &limits, &mut status, |source, _, item| {
-            let line = item.line;
-            let source: Arc<str> = source.into();
-            let read = match check::check(item, &limits, |bytes| {
-                Envelope::from_json(bytes.to_vec(), &limits)
-            }) {
-                Ok(envelope) => Read::Alert {
-                    source,
-                    line,
-                    envelope,
-                },
-                Err(failure) => Read::Refused {
-                    source,
-                    line,
-                    failure,
-                },
-            };
-            tx.blocking_send(read).map_err(|_| closed())
-        });
+    let result = crate::for_each_message(paths, framing, limits, &mut status, |source, _, item| {
+        let line = item.line;
+        let source: Arc<str> = source.into();
+        let read = match check::check(item, limits, |bytes| {
+            Envelope::from_json(bytes.to_vec(), limits)
+        }) {
+            Ok(envelope) => Read::Alert {
+                source,
+                line,
+                envelope,
+            },
+            Err(failure) => Read::Refused {
+                source,
+                line,
+                failure,
+            },
+        };
+        tx.blocking_send(read).map_err(|_| closed())
+    });
     let _ = tx.blocking_send(Read::End {
         io_error: status.io_error || result.is_err(),
+        empty: status.empty > 0,
     });
 }

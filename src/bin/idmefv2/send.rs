@@ -79,7 +79,10 @@ SHA-256 of the bytes, for the last 100,000 delivered). The journal is kept
 under --spool-max-bytes; when full, reading waits for deliveries to make
 room, and stops with an error when none can.
 
-Exit status: 0 all accepted, 1 some refused (4xx), 2 a usage, TLS or
+An input without any message is reported as \"no message found\".
+
+Exit status: 0 all accepted, 1 some refused (4xx) or an input without any
+message, 2 a usage, TLS or
 connection failure, a 5xx that persisted, or (with --spool) messages left
 pending in the spool.";
 
@@ -136,6 +139,11 @@ pub struct SendArgs {
     /// One message per non-empty line.
     #[arg(long)]
     ndjson: bool,
+    /// Largest message read from the input, in bytes; a longer one is
+    /// reported and not sent (the receiver has its own limit).
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_INPUT_BYTES,
+          value_parser = crate::parse_max_bytes)]
+    max_bytes: usize,
     /// Files holding one or more messages; `-` reads standard input, and
     /// so does no FILE at all, except with --spool, where no FILE only
     /// sends what the spool holds.
@@ -146,7 +154,7 @@ pub struct SendArgs {
 const ATTEMPTS: u32 = 3;
 /// The longest wait between two tries.
 const MAX_WAIT: Duration = Duration::from_secs(10);
-/// The largest message read from the input; the receiver has its own limit.
+/// The default of `--max-bytes`: the largest message read from the input.
 const MAX_INPUT_BYTES: usize = 64 << 20;
 
 /// Counts, and the output they go with.
@@ -158,12 +166,23 @@ struct Tally {
     read: AtomicUsize,
     /// A failure that makes sending the rest pointless (TLS, input).
     fatal: AtomicBool,
+    /// Whether an input held no message at all.
+    empty: AtomicBool,
+    /// `--max-bytes`, for the reports of messages over it.
+    max_bytes: usize,
     /// Whether a progress line is on the terminal.
     progress_shown: AtomicBool,
     output: Mutex<()>,
 }
 
 impl Tally {
+    fn new(max_bytes: usize) -> Self {
+        Self {
+            max_bytes,
+            ..Self::default()
+        }
+    }
+
     fn done(&self) -> usize {
         self.accepted.load(Ordering::Relaxed)
             + self.refused.load(Ordering::Relaxed)
@@ -189,8 +208,9 @@ impl Tally {
         self.undelivered.fetch_add(1, Ordering::Relaxed);
         self.print(
             &format!(
-                "{source}:{line}: (message): {size} bytes, more than the {MAX_INPUT_BYTES} \
-                 this tool reads; not sent\n"
+                "{source}:{line}: (message): {size} bytes, more than the {} \
+                 this tool reads (--max-bytes); not sent\n",
+                self.max_bytes
             ),
             false,
         );
@@ -201,7 +221,7 @@ impl Tally {
     fn exit_code(&self, undelivered: usize) -> ExitCode {
         if self.fatal.load(Ordering::Relaxed) || undelivered > 0 {
             ExitCode::from(2)
-        } else if self.refused.load(Ordering::Relaxed) > 0 {
+        } else if self.refused.load(Ordering::Relaxed) > 0 || self.empty.load(Ordering::Relaxed) {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
@@ -279,7 +299,7 @@ pub fn send(args: SendArgs) -> ExitCode {
     if let Some(dir) = &args.spool {
         return send_spooled(&args, client, &runtime, dir);
     }
-    let tally = Arc::new(Tally::default());
+    let tally = Arc::new(Tally::new(args.max_bytes));
     let concurrency = usize::from(args.concurrency);
     let (items, mut incoming) = tokio::sync::mpsc::channel::<Item>(concurrency);
 
@@ -406,7 +426,7 @@ fn send_spooled(
             dir.display()
         );
     }
-    let tally = Arc::new(Tally::default());
+    let tally = Arc::new(Tally::new(args.max_bytes));
     let skipped = Arc::new(AtomicUsize::new(0));
     let origins: Origins = Arc::default();
     // Set once delivery has ended: a full spool can no longer drain.
@@ -506,11 +526,20 @@ fn spawn_reader(
 ) -> std::thread::JoinHandle<()> {
     let paths = args.paths.clone();
     let framing = crate::framing(args.ndjson);
+    let max_bytes = args.max_bytes;
     std::thread::spawn(move || {
         for path in crate::sources(&paths) {
             let source: Arc<str> = crate::name(path).into();
+            if path.is_none() && io::stdin().is_terminal() {
+                tally.print(
+                    "idmefv2 send: reading messages from standard input; end with Ctrl-D \
+                     (Ctrl-Z on Windows)\n",
+                    true,
+                );
+            }
+            let mut found = 0usize;
             let mut splitter = match crate::open(path) {
-                Ok(reader) => Splitter::new(reader, framing, MAX_INPUT_BYTES),
+                Ok(reader) => Splitter::new(reader, framing, max_bytes),
                 Err(e) => {
                     tally.print(&format!("idmefv2 send: {source}: {e}\n"), true);
                     tally.fatal.store(true, Ordering::Relaxed);
@@ -523,6 +552,7 @@ fn spawn_reader(
                 }
                 match splitter.next_item() {
                     Ok(Some(item)) => {
+                        found += 1;
                         tally.read.fetch_add(1, Ordering::Relaxed);
                         let item = Item {
                             source: source.clone(),
@@ -533,7 +563,16 @@ fn spawn_reader(
                             return;
                         }
                     }
-                    Ok(None) => break,
+                    Ok(None) => {
+                        if found == 0 {
+                            tally.print(
+                                &format!("idmefv2 send: {source}: no message found\n"),
+                                true,
+                            );
+                            tally.empty.store(true, Ordering::Relaxed);
+                        }
+                        break;
+                    }
                     Err(e) => {
                         tally.print(&format!("idmefv2 send: {source}: {e}\n"), true);
                         tally.fatal.store(true, Ordering::Relaxed);
