@@ -41,22 +41,27 @@
 //!
 //! # The journal
 //!
-//! A text header `idmefv2-outbox 1` on the first line, then records, each
+//! A text header `idmefv2-outbox 2` on the first line, then records, each
 //! a line of fields separated by single spaces:
 //!
 //! | record | meaning |
 //! |---|---|
 //! | `P SEQ ID DIGEST LENGTH`, then `LENGTH` bytes of message and a line end | message number `SEQ` is to be sent |
-//! | `D SEQ` | message `SEQ` was acknowledged |
-//! | `X SEQ` | message `SEQ` was refused and moved to the dead-letter file |
+//! | `D SEQ CHECK` | message `SEQ` was acknowledged |
+//! | `X SEQ CHECK` | message `SEQ` was refused and moved to the dead-letter file |
 //! | `K ID DIGEST` | a message acknowledged before the last compaction |
 //!
 //! `DIGEST` is the SHA-256 of the message's bytes in lowercase hex. `ID` is
 //! the message's top-level `ID` when it is a plain token (1 to 128 visible
 //! ASCII characters), `-` otherwise. Both are checked against the message
-//! when the journal is read; the short `D`, `X` and `K` records carry no
-//! check of their own beyond their shape and, for `D` and `X`, naming a
-//! pending message.
+//! when the journal is read. `CHECK` is the first 16 hex digits of the
+//! digest of the message `SEQ` names, and must match it: a damaged
+//! sequence number can thus never mark another pending message finished.
+//! (A journal with the header `idmefv2-outbox 1`, written before marks had
+//! a check, is read with its `D SEQ` and `X SEQ` as they are, and gets the
+//! new header at its next compaction.) A damaged `K` record can at worst forget
+//! a delivered message's key, so that the message would be sent again if
+//! it were given again.
 //!
 //! A message's **key** is its `ID` together with its digest. A message
 //! whose key the journal already holds, pending or acknowledged, is not
@@ -128,7 +133,10 @@ use bytes::Bytes;
 use super::client::{Client, SendError};
 
 /// The first line of every journal.
-const HEADER: &[u8] = b"idmefv2-outbox 1\n";
+const HEADER: &[u8] = b"idmefv2-outbox 2\n";
+/// The header of journals written before `D` and `X` records had a check:
+/// read as they are, and rewritten with [`HEADER`] at the next compaction.
+const HEADER_V1: &[u8] = b"idmefv2-outbox 1\n";
 /// The journal's file name in the spool folder.
 const JOURNAL: &str = "journal";
 /// The dead-letter file's name in the spool folder.
@@ -223,6 +231,11 @@ impl fmt::Debug for Key {
 /// An `ID` that can stand in a journal line as it is.
 fn plain_token(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()) && id != "-"
+}
+
+/// The check a `D` or `X` record carries of the message it names.
+fn check(key: &Key) -> String {
+    hex(&key.digest[..8])
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -978,7 +991,7 @@ impl Outbox {
         let Some(entry) = state.pending.remove(&seq) else {
             return Ok(None);
         };
-        let record = format!("{} {seq}\n", char::from(mark));
+        let record = format!("{} {seq} {}\n", char::from(mark), check(&entry.key));
         self.append_locked(&mut state, record.as_bytes())?;
         state.marks_unsynced = true;
         state.live = state
@@ -1287,12 +1300,12 @@ fn read_journal(path: &Path) -> Result<(Replay, Option<TornTail>), OutboxError> 
     };
     if data.len() < HEADER.len() {
         // A journal made and never synced past its header, or new.
-        if !HEADER.starts_with(&data) {
+        if !HEADER.starts_with(&data) && !HEADER_V1.starts_with(&data) {
             return Err(OutboxError::Corrupt {
                 path: path.to_path_buf(),
                 line: 1,
                 offset: 0,
-                reason: "not an idmefv2 outbox journal (no `idmefv2-outbox 1` header)".into(),
+                reason: "not an idmefv2 outbox journal (no `idmefv2-outbox` header)".into(),
             });
         }
         let torn = (!data.is_empty()).then(|| TornTail {
@@ -1312,12 +1325,12 @@ fn read_journal(path: &Path) -> Result<(Replay, Option<TornTail>), OutboxError> 
         };
         return Ok((replay, torn));
     }
-    if !data.starts_with(HEADER) {
+    if !data.starts_with(HEADER) && !data.starts_with(HEADER_V1) {
         return Err(OutboxError::Corrupt {
             path: path.to_path_buf(),
             line: 1,
             offset: 0,
-            reason: "not an idmefv2 outbox journal (no `idmefv2-outbox 1` header)".into(),
+            reason: "not an idmefv2 outbox journal (no `idmefv2-outbox` header)".into(),
         });
     }
     let (replay, bad) = replay(&data);
@@ -1371,9 +1384,10 @@ fn replay(data: &[u8]) -> (Replay, Option<Bad>) {
         delivered: Vec::new(),
         refused: Vec::new(),
     };
+    let legacy = data.starts_with(HEADER_V1);
     let mut at = HEADER.len();
     while at < data.len() {
-        match record(data, at, &mut replay) {
+        match record(data, at, &mut replay, legacy) {
             Ok(end) => at = end,
             Err(bad) => {
                 replay.length = at as u64;
@@ -1386,7 +1400,8 @@ fn replay(data: &[u8]) -> (Replay, Option<Bad>) {
 }
 
 /// Applies the record at `start`; returns where the next one starts.
-fn record(data: &[u8], start: usize, replay: &mut Replay) -> Result<usize, Bad> {
+/// `legacy`: a journal of [`HEADER_V1`], whose marks may have no check.
+fn record(data: &[u8], start: usize, replay: &mut Replay, legacy: bool) -> Result<usize, Bad> {
     let rest = &data[start..];
     let bad = |end: usize, reason: String| Bad {
         offset: start,
@@ -1466,7 +1481,9 @@ fn record(data: &[u8], start: usize, replay: &mut Replay) -> Result<usize, Bad> 
             );
             Ok(end)
         }
-        [mark @ (b"D" | b"X"), seq] => {
+        [mark @ (b"D" | b"X"), seq, checked @ ..]
+            if checked.len() == 1 || (legacy && checked.is_empty()) =>
+        {
             let seq = number(seq, "the sequence number")?;
             let Some(entry) = replay.pending.remove(&seq) else {
                 return Err(bad(
@@ -1474,6 +1491,20 @@ fn record(data: &[u8], start: usize, replay: &mut Replay) -> Result<usize, Bad> 
                     format!("marks message {seq} finished, but no such message is pending"),
                 ));
             };
+            if let [given] = checked {
+                if **given != *check(&entry.key).as_bytes() {
+                    // Still pending: what is read up to here stays as it was.
+                    replay.pending.insert(seq, entry);
+                    return Err(bad(
+                        line_end,
+                        format!(
+                            "marks message {seq} finished, but its check {:?} is not that \
+                             message's digest",
+                            String::from_utf8_lossy(given)
+                        ),
+                    ));
+                }
+            }
             if *mark == b"D" {
                 replay.delivered.push(entry.key);
             } else {
@@ -1548,7 +1579,7 @@ mod tests {
             Enqueued::AlreadyDelivered(_)
         ));
         let text = fs::read(dir.path().join(JOURNAL)).unwrap();
-        assert!(text.starts_with(b"idmefv2-outbox 1\nK a "));
+        assert!(text.starts_with(b"idmefv2-outbox 2\nK a "));
     }
 
     #[test]
@@ -1593,10 +1624,58 @@ mod tests {
     }
 
     #[test]
+    fn a_mark_names_its_message_by_number_and_digest() {
+        let dir = spool();
+        let whole = journal_with_three(dir.path());
+        let path = dir.path().join(JOURNAL);
+        let text = String::from_utf8(whole.clone()).unwrap();
+        let check_of = |name: &str| check(&Key::of(&message(name)));
+        let (one, two, three) = (check_of("a"), check_of("b"), check_of("c"));
+        assert!(text.starts_with("idmefv2-outbox 2\n"));
+        assert!(text.ends_with(&format!("\nD 2 {two}\n")), "{text}");
+        let opened = |journal: &str| {
+            fs::write(&path, journal).unwrap();
+            Outbox::open(dir.path(), OutboxOptions::default())
+        };
+        // The mark's number damaged into another pending message's, with
+        // a record after it: refused, the journal left as it was.
+        let before = &text[..text.len() - format!("D 2 {two}\n").len()];
+        let damaged = format!("{before}D 3 {two}\nD 1 {one}\n");
+        let error = opened(&damaged).unwrap_err().to_string();
+        let expected = format!("marks message 3 finished, but its check \"{two}\" is not");
+        assert!(error.contains(&expected), "{error}");
+        assert_eq!(fs::read(&path).unwrap(), damaged.as_bytes());
+        // As the last record, it is taken for one cut short by a crash:
+        // cut off, so that messages 2 and 3 are both still pending.
+        let (outbox, recovery) = opened(&format!("{before}D 3 {two}\n")).unwrap();
+        assert!(recovery
+            .torn_tail()
+            .unwrap()
+            .to_string()
+            .contains(&expected));
+        assert_eq!(outbox.pending(), 3);
+        drop(outbox);
+        // A mark without its check is refused, except in a journal of the
+        // first format, which had none.
+        let error = opened(&format!("{text}X 3\nD 1 {one}\n")).unwrap_err();
+        assert!(error.to_string().contains("not a record"), "{error}");
+        let legacy = format!("idmefv2-outbox 1\n{}X 3\n", &text[HEADER.len()..]);
+        let (outbox, recovery) = opened(&legacy).unwrap();
+        assert!(recovery.torn_tail().is_none());
+        assert_eq!(outbox.pending(), 1);
+        drop(outbox);
+        // The right check finishes its message.
+        let (outbox, _) = opened(&format!("{text}D 3 {three}\n")).unwrap();
+        assert_eq!(outbox.pending(), 1);
+    }
+
+    #[test]
     fn a_torn_last_record_is_cut_and_reported_at_every_cut_point() {
         let dir = spool();
         let whole = journal_with_three(dir.path());
-        // The last record is "D 2\n"; before it, message 3's record.
+        // The last record is "D 2 CHECK\n"; before it, message 3's record.
+        let mark = whole.len() - (whole.windows(4).rposition(|w| w == b"\nD 2").unwrap() + 1);
+        assert_eq!(mark, "D 2 0123456789abcdef\n".len());
         let last_put = whole
             .windows(4)
             .rposition(|w| w == b"\nP 3")
@@ -1612,7 +1691,7 @@ mod tests {
                 Err(e) => panic!("cut at {end}: {e}"),
             };
             let torn = recovery.torn_tail();
-            if end == whole.len() - 4 {
+            if end == whole.len() - mark {
                 // A whole message 3 and no mark: nothing torn.
                 assert!(torn.is_none(), "cut at {end}");
                 assert_eq!(outbox.pending(), 3);
@@ -1621,7 +1700,7 @@ mod tests {
             let torn = torn.unwrap_or_else(|| panic!("cut at {end}: nothing reported"));
             assert!(torn.offset as usize >= last_put, "cut at {end}: {torn}");
             assert_eq!(fs::metadata(&path).unwrap().len(), torn.offset);
-            let expected = if end < whole.len() - 4 { 2 } else { 3 };
+            let expected = if end < whole.len() - mark { 2 } else { 3 };
             assert_eq!(outbox.pending(), expected, "cut at {end}: {torn}");
         }
     }
@@ -1675,7 +1754,7 @@ mod tests {
 
         // A mark for a message that is not there.
         let mut marked = whole.clone();
-        marked.extend_from_slice(b"D 9\nD 1\n");
+        marked.extend_from_slice(format!("D 9 {0}\nD 1 {0}\n", "0".repeat(16)).as_bytes());
         fs::write(&path, &marked).unwrap();
         let error = Outbox::open(dir.path(), OutboxOptions::default()).unwrap_err();
         assert!(
