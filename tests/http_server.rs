@@ -825,6 +825,18 @@ mod cli {
         ]);
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("server certificate"));
+        // No message fits in zero bytes: refused like `validate --max-bytes 0`.
+        let out = run(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-plaintext",
+            "--out",
+            &pki.arg("o"),
+            "--max-bytes",
+            "0",
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("at least one byte"));
     }
 
     #[test]

@@ -318,6 +318,7 @@ fn parse_version(text: &str) -> Result<Version, String> {
     })
 }
 
+/// A `--max-bytes` value: at least one byte.
 fn parse_max_bytes(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("a message has at least one byte".to_string()),
@@ -461,6 +462,14 @@ fn name(path: Option<&PathBuf>) -> String {
 /// stderr (naming the source) and going on with the next source. A source
 /// without any message is reported as such, and standard input read from
 /// a terminal is announced (the tool would otherwise seem to hang).
+/// What the tool says when it reads standard input from a terminal, and
+/// would otherwise seem to hang: `Some` for `path` `None` (standard input)
+/// on a terminal.
+fn terminal_notice(path: Option<&PathBuf>) -> Option<&'static str> {
+    (path.is_none() && io::stdin().is_terminal())
+        .then_some("reading messages from standard input; end with Ctrl-D (Ctrl-Z on Windows)")
+}
+
 fn for_each_message(
     paths: &[PathBuf],
     framing: Framing,
@@ -470,8 +479,8 @@ fn for_each_message(
 ) -> io::Result<()> {
     for path in sources(paths) {
         let source = name(path);
-        if path.is_none() && io::stdin().is_terminal() {
-            eprintln!("idmefv2: reading messages from standard input; end with Ctrl-D (Ctrl-Z on Windows)");
+        if let Some(notice) = terminal_notice(path) {
+            eprintln!("idmefv2: {notice}");
         }
         let mut splitter = match open(path) {
             Ok(reader) => Splitter::new(reader, framing, limits.max_bytes),

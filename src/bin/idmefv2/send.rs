@@ -530,12 +530,8 @@ fn spawn_reader(
     std::thread::spawn(move || {
         for path in crate::sources(&paths) {
             let source: Arc<str> = crate::name(path).into();
-            if path.is_none() && io::stdin().is_terminal() {
-                tally.print(
-                    "idmefv2 send: reading messages from standard input; end with Ctrl-D \
-                     (Ctrl-Z on Windows)\n",
-                    true,
-                );
+            if let Some(notice) = crate::terminal_notice(path) {
+                tally.print(&format!("idmefv2 send: {notice}\n"), true);
             }
             let mut found = 0usize;
             let mut splitter = match crate::open(path) {

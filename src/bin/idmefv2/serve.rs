@@ -116,7 +116,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH", default_value = "/")]
     path: String,
     /// Largest message accepted, in bytes; larger ones get 413.
-    #[arg(long = "max-bytes", value_name = "N", default_value_t = Limits::DEFAULT_MAX_BYTES)]
+    #[arg(long = "max-bytes", value_name = "BYTES", default_value_t = Limits::DEFAULT_MAX_BYTES,
+          value_parser = crate::parse_max_bytes)]
     max_bytes: usize,
     /// Store messages of drafts older than 2.D.V08 upgraded to 2.D.V08.
     #[arg(long)]
