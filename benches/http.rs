@@ -9,7 +9,8 @@
 //! ```
 //!
 //! `IDMEFV2_BENCH_ONLY=idmefv2` (or `nginx`, `Python`) measures that
-//! receiver alone, for profiling.
+//! receiver alone, for profiling; `IDMEFV2_BENCH_CELL=1.1/128` (HTTP
+//! version, then requests in flight) measures that one cell.
 //!
 //! Needs nginx (Debian's nginx-light) and python3 with venv; the Python
 //! receiver's virtualenv is made in $IDMEFV2_BENCH_VENV (default
@@ -216,6 +217,7 @@ fn main() {
     // IDMEFV2_BENCH_ONLY=idmefv2 (or nginx, Python) measures one receiver
     // alone, for profiling it.
     let only = std::env::var("IDMEFV2_BENCH_ONLY").ok();
+    let cell_only = std::env::var("IDMEFV2_BENCH_CELL").ok();
     let mut ratios = Vec::new();
     for (protocol, http1) in [("2", false), ("1.1", true)] {
         for in_flight in IN_FLIGHT {
@@ -225,7 +227,11 @@ fn main() {
                 ("nginx return 204", nginx_port),
                 ("Python idmefv2", python_port),
             ] {
-                if only.as_deref().is_some_and(|o| !name.contains(o)) {
+                let skipped = only.as_deref().is_some_and(|o| !name.starts_with(o))
+                    || cell_only
+                        .as_deref()
+                        .is_some_and(|c| c != format!("{protocol}/{in_flight}"));
+                if skipped {
                     rates.push(f64::NAN);
                     continue;
                 }
@@ -270,7 +276,7 @@ fn main() {
     }
     println!("\n| HTTP | in flight | idmefv2 serve / nginx |");
     println!("|---|---:|---:|");
-    for (protocol, in_flight, ratio) in ratios {
+    for (protocol, in_flight, ratio) in ratios.into_iter().filter(|r| r.2.is_finite()) {
         println!("| {protocol} | {in_flight} | {ratio:.2} |");
     }
     drop(python);

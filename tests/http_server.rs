@@ -787,6 +787,44 @@ mod cli {
         assert!(lines(&pki)[0].contains(&id));
     }
 
+    /// The request log is written in batches, but a line still shows while
+    /// the server runs, not only when it stops.
+    #[test]
+    fn idmefv2_serve_logs_while_running() {
+        if !support::require(&["curl"]) {
+            return;
+        }
+        let pki = Pki::new();
+        let port = support::free_port();
+        let log_path = pki.path("serve.log");
+        let log_file = fs::File::create(&log_path).unwrap();
+        let mut child = Guard::new(
+            support::cli::serve_command(&pki, port)
+                .args(["--out", &pki.arg("out.ndjson")])
+                .stderr(Stdio::from(log_file))
+                .spawn()
+                .expect("start idmefv2 serve"),
+        );
+        support::wait_for_port(port);
+        let url = format!("https://localhost:{port}/");
+        let (_, body) = message();
+        assert_eq!(post(&pki, &url, "client", "--http1.1", &body).status, 204);
+        let started = std::time::Instant::now();
+        let logged = loop {
+            let log = fs::read_to_string(&log_path).unwrap_or_default();
+            if log.contains(" POST / 204 violations=0")
+                || started.elapsed() > Duration::from_secs(5)
+            {
+                break log;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(logged.contains(" POST / 204 violations=0"), "{logged}");
+        // Still running: the line did not wait for the stop.
+        assert!(!logged.contains("stopped;"), "{logged}");
+        child.terminate(Duration::from_secs(30));
+    }
+
     #[test]
     fn idmefv2_serve_refuses_contradictory_options() {
         let pki = Pki::new();

@@ -315,6 +315,10 @@ pub fn target_tmp() -> PathBuf {
 /// The `idmefv2` binary of the same build as the running test or
 /// benchmark (Cargo builds it for them when the `cli` feature is on).
 pub fn binary() -> PathBuf {
+    // IDMEFV2_BINARY runs another build, for comparing two in one session.
+    if let Some(path) = std::env::var_os("IDMEFV2_BINARY") {
+        return path.into();
+    }
     let path = profile_dir().join(format!("idmefv2{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.is_file(),
