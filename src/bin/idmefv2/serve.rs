@@ -343,6 +343,9 @@ const LOG_PENDING_MAX: usize = 256 * 1024;
 struct RequestLog {
     pending: std::sync::Mutex<Vec<u8>>,
     waiting: std::sync::Condvar,
+    /// Whether the writing thread runs; without it each line is written
+    /// as it comes.
+    threaded: bool,
 }
 
 impl RequestLog {
@@ -364,13 +367,13 @@ impl RequestLog {
                         log.flush();
                     }
                 });
-            if let Err(e) = spawned {
-                // Without the thread every line is written at once.
+            if let Err(e) = &spawned {
                 let _ = writeln!(io::stderr(), "idmefv2 serve: log thread: {e}");
             }
             RequestLog {
                 pending: std::sync::Mutex::new(Vec::new()),
                 waiting: std::sync::Condvar::new(),
+                threaded: spawned.is_ok(),
             }
         })
     }
@@ -390,7 +393,7 @@ impl RequestLog {
         if first {
             self.waiting.notify_one();
         }
-        if full {
+        if full || !self.threaded {
             self.flush();
         }
     }
