@@ -798,29 +798,21 @@ mod cli {
         let port = support::free_port();
         let log_path = pki.path("serve.log");
         let log_file = fs::File::create(&log_path).unwrap();
-        let mut child = Guard::new(
+        let mut child = Guard::spawn(
             support::cli::serve_command(&pki, port)
                 .args(["--out", &pki.arg("out.ndjson")])
-                .stderr(Stdio::from(log_file))
-                .spawn()
-                .expect("start idmefv2 serve"),
+                .stderr(Stdio::from(log_file)),
         );
         support::wait_for_port(port);
         let url = format!("https://localhost:{port}/");
         let (_, body) = message();
         assert_eq!(post(&pki, &url, "client", "--http1.1", &body).status, 204);
-        let started = std::time::Instant::now();
-        let logged = loop {
-            let log = fs::read_to_string(&log_path).unwrap_or_default();
-            if log.contains(" POST / 204 violations=0")
-                || started.elapsed() > Duration::from_secs(5)
-            {
-                break log;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        assert!(logged.contains(" POST / 204 violations=0"), "{logged}");
+        support::wait_until("the request's log line", Duration::from_secs(5), || {
+            support::read_lossy(&log_path).contains(" POST / 204 violations=0")
+        });
         // Still running: the line did not wait for the stop.
+        assert!(child.is_running());
+        let logged = support::read_lossy(&log_path);
         assert!(!logged.contains("stopped;"), "{logged}");
         child.terminate(Duration::from_secs(30));
     }

@@ -581,8 +581,6 @@ struct Counters {
 /// sync failed may then be in the file twice: delivery is at least once).
 pub struct FileSink {
     path: PathBuf,
-    /// The path as shown in errors, made once.
-    shown: Arc<str>,
     queue: Mutex<Option<mpsc::Sender<Job>>>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
     counters: Arc<Counters>,
@@ -642,7 +640,6 @@ impl FileSink {
                 .spawn(move || write_batches(file, length, &receiver, &counters))?
         };
         Ok(FileSink {
-            shown: path.display().to_string().into(),
             path,
             queue: Mutex::new(Some(sender)),
             worker: Mutex::new(Some(worker)),
@@ -728,7 +725,8 @@ impl Sink for FileSink {
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
         // Queued now, so that requests arriving together share a sync.
         let queued = self.enqueue(message.line_bytes());
-        let path = self.shown.clone();
+        // Borrowed: shown only in the rare error, not formatted per message.
+        let path = self.path.display();
         async move {
             let waiting = queued?;
             match waiting.await {

@@ -463,18 +463,18 @@ fn name(path: Option<&PathBuf>) -> String {
     path.map_or_else(|| "-".to_string(), |p| p.to_string_lossy().into_owned())
 }
 
-/// Runs `each` on every message of every source, reporting I/O errors on
-/// stderr (naming the source) and going on with the next source. A source
-/// without any message is reported as such, and standard input read from
-/// a terminal is announced (the tool would otherwise seem to hang).
-/// What the tool says when it reads standard input from a terminal, and
-/// would otherwise seem to hang: `Some` for `path` `None` (standard input)
-/// on a terminal.
+/// What the tool says when it reads standard input from a terminal, where
+/// it would otherwise seem to hang: `Some` only for standard input
+/// (`path` `None`) on a terminal.
 fn terminal_notice(path: Option<&PathBuf>) -> Option<&'static str> {
     (path.is_none() && io::stdin().is_terminal())
         .then_some("reading messages from standard input; end with Ctrl-D (Ctrl-Z on Windows)")
 }
 
+/// Runs `each` on every message of every source, reporting I/O errors on
+/// stderr (naming the source) and going on with the next source. A source
+/// without any message is reported as such, and standard input read from
+/// a terminal is announced (the tool would otherwise seem to hang).
 fn for_each_message(
     paths: &[PathBuf],
     framing: Framing,

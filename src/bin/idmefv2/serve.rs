@@ -307,22 +307,26 @@ fn server(args: &ServeArgs) -> Result<Server, String> {
 /// One stderr line per request or refused connection, through
 /// [`RequestLog`].
 fn log(event: &Event) {
-    let line = match event {
+    use std::fmt::Write as _;
+    // One string per line, formatted before the log's lock is taken.
+    let mut line = String::with_capacity(128);
+    let _ = match event {
         Event::Request(outcome) => {
-            let peer = outcome
-                .peer
-                .as_ref()
-                .map_or_else(|| "-".to_string(), |p| p.to_string());
-            let mut line = format!(
+            let peer: &dyn std::fmt::Display = match &outcome.peer {
+                Some(peer) => peer,
+                None => &"-",
+            };
+            let written = write!(
+                line,
                 "{} {peer} {} {} {} violations={}",
                 outcome.remote, outcome.method, outcome.path, outcome.status, outcome.violations
             );
-            if let Some(detail) = &outcome.detail {
-                line.push_str(&format!(" error={detail:?}"));
+            match &outcome.detail {
+                Some(detail) => write!(line, " error={detail:?}"),
+                None => written,
             }
-            line
         }
-        Event::Refused { remote, reason } => format!("{remote} - refused: {reason}"),
+        Event::Refused { remote, reason } => write!(line, "{remote} - refused: {reason}"),
         _ => return,
     };
     RequestLog::get().push(&line);
@@ -331,7 +335,8 @@ fn log(event: &Event) {
 /// How late a request's log line may reach stderr.
 const LOG_DELAY: Duration = Duration::from_millis(20);
 
-/// Past this many bytes waiting, the line's writer writes them itself.
+/// Past this many bytes waiting, the request whose line goes past it
+/// writes them all itself, so that the memory held stays bounded.
 const LOG_PENDING_MAX: usize = 256 * 1024;
 
 /// The request log: lines wait in memory and a thread of their own writes

@@ -313,9 +313,10 @@ pub fn target_tmp() -> PathBuf {
 }
 
 /// The `idmefv2` binary of the same build as the running test or
-/// benchmark (Cargo builds it for them when the `cli` feature is on).
+/// benchmark (Cargo builds it for them when the `cli` feature is on), or
+/// the one `IDMEFV2_BINARY` names: another build, to compare two under
+/// the same benchmark in one session.
 pub fn binary() -> PathBuf {
-    // IDMEFV2_BINARY runs another build, for comparing two in one session.
     if let Some(path) = std::env::var_os("IDMEFV2_BINARY") {
         return path.into();
     }
