@@ -1,16 +1,24 @@
 //! Validated, durably acknowledged messages per second over HTTPS with
 //! mutual TLS 1.3, next to nginx answering `return 204` with the same TLS
-//! set-up (the ceiling) and a Python receiver on python-idmefv2 (what users
-//! have today), all under the same load generator: this crate's client,
-//! N requests in flight, the typical benchmark message.
+//! set-up (the ceiling), the crate's `Server` checking every message but
+//! keeping none (what durability costs), and a Python receiver on
+//! python-idmefv2 (what users have today), all under the same load
+//! generator: this crate's client, N requests in flight, the typical
+//! benchmark message.
 //!
 //! ```sh
 //! cargo bench --features cli --bench http [-- SECONDS]
 //! ```
 //!
-//! `IDMEFV2_BENCH_ONLY=idmefv2` (or `nginx`, `Python`) measures that
+//! `IDMEFV2_BENCH_ONLY=idmefv2` (or `nginx`, `checks`, `Python`) measures that
 //! receiver alone, for profiling; `IDMEFV2_BENCH_CELL=1.1/128` (HTTP
 //! version, then requests in flight) measures that one cell.
+//!
+//! Each row also gives the CPU that `idmefv2 serve` and the load
+//! generator (this process) used during the cell, in cores, and the
+//! shares of the machine's CPU time left idle (or waiting for the disk)
+//! and stolen by the hypervisor: with two cores shared by everything, an
+//! idle share means the receiver was waiting, not computing.
 //!
 //! Needs nginx (Debian's nginx-light) and python3 with venv; the Python
 //! receiver's virtualenv is made in $IDMEFV2_BENCH_VENV (default
@@ -28,8 +36,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use idmefv2::http::client::Client;
-use idmefv2_tools::support::{self, faults, free_port, nginx, python, Pki};
+use std::future::Future;
+
+use idmefv2::http::{
+    client::Client,
+    server::{Received, Server, Sink, SinkError},
+    tls::ServerTls,
+};
+use idmefv2_tools::support::{self, faults, free_port, nginx, python, Guard, Pki};
 
 const IN_FLIGHT: [usize; 3] = [1, 16, 128];
 
@@ -153,11 +167,102 @@ fn cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
     Some(used / ticks)
 }
 
+/// The machine's CPU time so far, from the first line of /proc/stat:
+/// (idle and waiting for I/O, stolen by the hypervisor, all), in ticks.
+fn machine_ticks() -> Option<(u64, u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map_while(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is
+    // already inside user).
+    let idle = fields.get(3)? + fields.get(4)?;
+    let steal = *fields.get(7)?;
+    Some((idle, steal, fields.iter().take(8).sum()))
+}
+
+/// The share of the machine's CPU time that `after - before` spent idle
+/// (or waiting for I/O) and stolen, as percentages.
+fn machine_shares(before: Option<(u64, u64, u64)>) -> (String, String) {
+    match (before, machine_ticks()) {
+        (Some((i0, s0, t0)), Some((i1, s1, t1))) if t1 > t0 => {
+            let share =
+                |a: u64, b: u64| format!("{:.0}", (b - a) as f64 * 100.0 / (t1 - t0) as f64);
+            (share(i0, i1), share(s0, s1))
+        }
+        _ => (String::new(), String::new()),
+    }
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
+/// A receiver that checks every message as `idmefv2 serve` does but keeps
+/// none: the crate's `Server` with a sink that drops what it is given.
+/// What it costs next to `idmefv2 serve` is the cost of durability.
+struct Discard;
+
+impl Sink for Discard {
+    fn keep(&self, _message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
+        std::future::ready(Ok(()))
+    }
+}
+
+/// Runs [`Discard`] behind mutual TLS on the port, certificates and CA
+/// named by the environment, until SIGTERM: the bench starts itself this
+/// way as a child, so that the receiver is a process of its own, as the
+/// others are.
+fn run_discarding_receiver(port: &str) {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
+    let read = |name: &str| std::fs::read(var(name)).expect("read a certificate file");
+    let tls = ServerTls::from_pem(
+        &read("IDMEFV2_BENCH_CERT"),
+        &read("IDMEFV2_BENCH_KEY"),
+        &read("IDMEFV2_BENCH_CA"),
+    )
+    .expect("server TLS");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+            .await
+            .expect("bind");
+        Server::new(tls)
+            .expect("server")
+            .run(listener, Discard)
+            .await
+            .expect("serve");
+    });
+}
+
+/// Starts [`run_discarding_receiver`] as a child on `port`.
+fn discarding_receiver(pki: &Pki, port: u16) -> Guard {
+    let child = Command::new(std::env::current_exe().expect("this benchmark's path"))
+        .env(RECEIVER_PORT, port.to_string())
+        .env("IDMEFV2_BENCH_CERT", pki.arg("server.pem"))
+        .env("IDMEFV2_BENCH_KEY", pki.arg("server.key"))
+        .env("IDMEFV2_BENCH_CA", pki.arg("ca.pem"))
+        .spawn()
+        .expect("start the discarding receiver");
+    let guard = Guard::new(child);
+    support::wait_for_port(port);
+    guard
+}
+
+/// Set in the child that [`discarding_receiver`] starts.
+const RECEIVER_PORT: &str = "IDMEFV2_BENCH_DISCARDING_PORT";
+
 fn main() {
+    if let Ok(port) = std::env::var(RECEIVER_PORT) {
+        return run_discarding_receiver(&port);
+    }
     // `cargo bench` passes `--bench`; a number is the measuring time.
     let seconds: f64 = std::env::args()
         .skip(1)
@@ -191,6 +296,10 @@ fn main() {
     );
     let (_nginx, _nginx_dir) = nginx::start(&http, 2, &[nginx_port]);
 
+    // The crate's server checking every message and keeping none.
+    let discard_port = free_port();
+    let discard = discarding_receiver(&pki, discard_port);
+
     // Python: http.server + ssl + python-idmefv2, fsync per message.
     let (python, python_port) = python::receiver(
         &python_venv(),
@@ -210,11 +319,14 @@ fn main() {
         .ok()
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
         .unwrap_or(100.0);
-    println!("| receiver | HTTP | in flight | messages/s | p50 ms | p99 ms | errors | server CPU (cores) |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| receiver | HTTP | in flight | messages/s | p50 ms | p99 ms | errors | server CPU (cores) \
+         | load generator CPU (cores) | machine idle % | stolen % |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut ours_acknowledged = 0;
     let mut error_notes = Vec::new();
-    // IDMEFV2_BENCH_ONLY=idmefv2 (or nginx, Python) measures one receiver
+    // IDMEFV2_BENCH_ONLY=idmefv2 (or nginx, checks, Python) measures one receiver
     // alone, for profiling it.
     let only = std::env::var("IDMEFV2_BENCH_ONLY").ok();
     let cell_only = std::env::var("IDMEFV2_BENCH_CELL").ok();
@@ -225,6 +337,7 @@ fn main() {
             for (name, port) in [
                 ("idmefv2 serve", ours_port),
                 ("nginx return 204", nginx_port),
+                ("checks, nothing kept", discard_port),
                 ("Python idmefv2", python_port),
             ] {
                 let skipped = only.as_deref().is_some_and(|o| !name.starts_with(o))
@@ -236,26 +349,41 @@ fn main() {
                     continue;
                 }
                 if name == "Python idmefv2" && !http1 {
-                    println!("| {name} | {protocol} | {in_flight} | no HTTP/2 | | | | |");
+                    println!("| {name} | {protocol} | {in_flight} | no HTTP/2 | | | | | | | |");
                     continue;
                 }
                 let client = client(&pki, port, http1);
-                let before = cpu_seconds(ours.id(), ticks);
+                // One process to read for ours and the discarding
+                // receiver (nginx has workers, Python is not measured).
+                let single = if port == ours_port {
+                    Some(ours.id())
+                } else if port == discard_port {
+                    Some(discard.id())
+                } else {
+                    None
+                };
+                let before = single.and_then(|pid| cpu_seconds(pid, ticks));
+                let generator_before = cpu_seconds(std::process::id(), ticks);
+                let machine_before = machine_ticks();
                 let started = Instant::now();
                 let cell = load(&runtime, &client, &body, in_flight, seconds);
-                // Only for ours: one process to read (nginx has workers).
-                let cores = match (port == ours_port, before, cpu_seconds(ours.id(), ticks)) {
-                    (true, Some(b), Some(a)) => {
-                        format!("{:.2}", (a - b) / started.elapsed().as_secs_f64())
-                    }
+                let (idle, stolen) = machine_shares(machine_before);
+                let elapsed = started.elapsed().as_secs_f64();
+                // CPU seconds used over the cell's seconds: cores.
+                let cores_used = |before: Option<f64>, after: Option<f64>| match (before, after) {
+                    (Some(b), Some(a)) => format!("{:.2}", (a - b) / elapsed),
                     _ => String::new(),
                 };
+                let generator =
+                    cores_used(generator_before, cpu_seconds(std::process::id(), ticks));
+                let cores = cores_used(before, single.and_then(|pid| cpu_seconds(pid, ticks)));
                 if port == ours_port {
                     // Warm-up included: every 204 is a line in the file.
                     ours_acknowledged += cell.acknowledged;
                 }
                 println!(
-                    "| {name} | {protocol} | {in_flight} | {:.0} | {} | {} | {} | {cores} |",
+                    "| {name} | {protocol} | {in_flight} | {:.0} | {} | {} | {} | {cores} \
+                     | {generator} | {idle} | {stolen} |",
                     cell.rate,
                     ms(cell.p50),
                     ms(cell.p99),
@@ -268,16 +396,34 @@ fn main() {
                     ));
                 }
             }
-            ratios.push((protocol, in_flight, rates[0] / rates[1]));
+            ratios.push((
+                protocol,
+                in_flight,
+                rates[0] / rates[1],
+                rates[2] / rates[1],
+            ));
         }
     }
     for note in &error_notes {
         println!("\nfirst error: {note}");
     }
-    println!("\n| HTTP | in flight | idmefv2 serve / nginx |");
-    println!("|---|---:|---:|");
-    for (protocol, in_flight, ratio) in ratios.into_iter().filter(|r| r.2.is_finite()) {
-        println!("| {protocol} | {in_flight} | {ratio:.2} |");
+    println!("\n| HTTP | in flight | idmefv2 serve / nginx | checks, nothing kept / nginx |");
+    println!("|---|---:|---:|---:|");
+    let shown = |r: f64| {
+        if r.is_finite() {
+            format!("{r:.2}")
+        } else {
+            String::new()
+        }
+    };
+    for (protocol, in_flight, ours, discard) in ratios {
+        if ours.is_finite() || discard.is_finite() {
+            println!(
+                "| {protocol} | {in_flight} | {} | {} |",
+                shown(ours),
+                shown(discard)
+            );
+        }
     }
     drop(python);
     // Stop ours cleanly to read how many syncs the messages took.
