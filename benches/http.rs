@@ -1,7 +1,9 @@
 //! Validated, durably acknowledged messages per second over HTTPS with
 //! mutual TLS 1.3, next to nginx answering `return 204` with the same TLS
 //! set-up (the ceiling), the crate's `Server` checking every message but
-//! keeping none (what durability costs), and a Python receiver on
+//! keeping none (what durability costs), hyper and rustls alone reading
+//! each body and answering 204 (the floor of the stack the server is
+//! built on), and a Python receiver on
 //! python-idmefv2 (what users have today), all under the same load
 //! generator: this crate's client, N requests in flight, the typical
 //! benchmark message.
@@ -10,7 +12,7 @@
 //! cargo bench --features cli --bench http [-- SECONDS]
 //! ```
 //!
-//! `IDMEFV2_BENCH_ONLY=idmefv2` (or `nginx`, `checks`, `Python`) measures that
+//! `IDMEFV2_BENCH_ONLY=idmefv2` (or `nginx`, `checks`, `hyper`, `Python`) measures that
 //! receiver alone, for profiling; `IDMEFV2_BENCH_CELL=1.1/128` (HTTP
 //! version, then requests in flight) measures that one cell.
 //!
@@ -204,7 +206,7 @@ fn ms(d: Duration) -> String {
 
 /// A receiver that checks every message as `idmefv2 serve` does but keeps
 /// none: the crate's `Server` with a sink that drops what it is given.
-/// What it costs next to `idmefv2 serve` is the cost of durability.
+/// What `idmefv2 serve` costs beyond it is durability and the request log.
 struct Discard;
 
 impl Sink for Discard {
@@ -213,19 +215,41 @@ impl Sink for Discard {
     }
 }
 
-/// Runs [`Discard`] behind mutual TLS on the port, certificates and CA
-/// named by the environment, until SIGTERM: the bench starts itself this
-/// way as a child, so that the receiver is a process of its own, as the
-/// others are.
-fn run_discarding_receiver(port: &str) {
+/// The receivers the bench runs as children of its own: the same
+/// executable started again with [`RECEIVER_PORT`] and [`RECEIVER_KIND`]
+/// set, so that each is a process of its own, as the others are.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// [`Discard`] behind the crate's `Server`.
+    Checks,
+    /// hyper and rustls alone with the same TLS set-up, reading each body
+    /// and answering 204: the floor of the stack the crate's server is
+    /// built on.
+    Floor,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Checks => "checks",
+            Kind::Floor => "floor",
+        }
+    }
+}
+
+/// Set in a child receiver: its port, and which one it is.
+const RECEIVER_PORT: &str = "IDMEFV2_BENCH_RECEIVER_PORT";
+const RECEIVER_KIND: &str = "IDMEFV2_BENCH_RECEIVER_KIND";
+
+/// Serves as the child receiver the environment names, until killed.
+fn run_child_receiver(port: &str) {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
     let read = |name: &str| std::fs::read(var(name)).expect("read a certificate file");
-    let tls = ServerTls::from_pem(
-        &read("IDMEFV2_BENCH_CERT"),
-        &read("IDMEFV2_BENCH_KEY"),
-        &read("IDMEFV2_BENCH_CA"),
-    )
-    .expect("server TLS");
+    let (cert, key, ca) = (
+        read("IDMEFV2_BENCH_CERT"),
+        read("IDMEFV2_BENCH_KEY"),
+        read("IDMEFV2_BENCH_CA"),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -234,34 +258,106 @@ fn run_discarding_receiver(port: &str) {
         let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
             .await
             .expect("bind");
-        Server::new(tls)
-            .expect("server")
-            .run(listener, Discard)
-            .await
-            .expect("serve");
+        if var(RECEIVER_KIND) == Kind::Floor.name() {
+            floor(listener, floor_tls(&cert, &key, &ca)).await;
+        } else {
+            let tls = ServerTls::from_pem(&cert, &key, &ca).expect("server TLS");
+            Server::new(tls)
+                .expect("server")
+                .run(listener, Discard)
+                .await
+                .expect("serve");
+        }
     });
 }
 
-/// Starts [`run_discarding_receiver`] as a child on `port`.
-fn discarding_receiver(pki: &Pki, port: u16) -> Guard {
+/// TLS 1.3 only, client certificates required and verified against the
+/// CA, HTTP/2 or HTTP/1.1 by ALPN: what `ServerTls` sets up, built here
+/// from rustls directly.
+fn floor_tls(cert: &[u8], key: &[u8], ca: &[u8]) -> Arc<rustls::ServerConfig> {
+    use rustls_pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(ca) {
+        roots.add(ca.expect("CA PEM")).expect("CA certificate");
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .expect("client verifier");
+    let chain = CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certificate PEM");
+    let key = PrivateKeyDer::from_pem_slice(key).expect("key PEM");
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("TLS 1.3")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .expect("server certificate");
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+/// Accepts connections and answers every request 204 once its body is
+/// read, nothing more.
+async fn floor(listener: tokio::net::TcpListener, tls: Arc<rustls::ServerConfig>) {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let answer = hyper::service::service_fn(
+                |request: hyper::Request<hyper::body::Incoming>| async move {
+                    let read = request.into_body().collect().await.map(|_| ());
+                    let mut response = hyper::Response::new(Empty::<bytes::Bytes>::new());
+                    *response.status_mut() = hyper::StatusCode::NO_CONTENT;
+                    read.map(|()| response)
+                },
+            );
+            let io = TokioIo::new(stream);
+            if h2 {
+                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(io, answer)
+                    .await;
+            } else {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, answer)
+                    .await;
+            }
+        });
+    }
+}
+
+/// Starts a child receiver of `kind` on `port`.
+fn child_receiver(pki: &Pki, kind: Kind, port: u16) -> Guard {
     let child = Command::new(std::env::current_exe().expect("this benchmark's path"))
         .env(RECEIVER_PORT, port.to_string())
+        .env(RECEIVER_KIND, kind.name())
         .env("IDMEFV2_BENCH_CERT", pki.arg("server.pem"))
         .env("IDMEFV2_BENCH_KEY", pki.arg("server.key"))
         .env("IDMEFV2_BENCH_CA", pki.arg("ca.pem"))
         .spawn()
-        .expect("start the discarding receiver");
+        .expect("start a child receiver");
     let guard = Guard::new(child);
     support::wait_for_port(port);
     guard
 }
 
-/// Set in the child that [`discarding_receiver`] starts.
-const RECEIVER_PORT: &str = "IDMEFV2_BENCH_DISCARDING_PORT";
-
 fn main() {
     if let Ok(port) = std::env::var(RECEIVER_PORT) {
-        return run_discarding_receiver(&port);
+        return run_child_receiver(&port);
     }
     // `cargo bench` passes `--bench`; a number is the measuring time.
     let seconds: f64 = std::env::args()
@@ -298,7 +394,10 @@ fn main() {
 
     // The crate's server checking every message and keeping none.
     let discard_port = free_port();
-    let discard = discarding_receiver(&pki, discard_port);
+    let discard = child_receiver(&pki, Kind::Checks, discard_port);
+    // hyper and rustls alone, answering 204 once the body is read.
+    let floor_port = free_port();
+    let floor = child_receiver(&pki, Kind::Floor, floor_port);
 
     // Python: http.server + ssl + python-idmefv2, fsync per message.
     let (python, python_port) = python::receiver(
@@ -326,7 +425,7 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut ours_acknowledged = 0;
     let mut error_notes = Vec::new();
-    // IDMEFV2_BENCH_ONLY=idmefv2 (or nginx, checks, Python) measures one receiver
+    // IDMEFV2_BENCH_ONLY=idmefv2 (or nginx, checks, hyper, Python) measures one receiver
     // alone, for profiling it.
     let only = std::env::var("IDMEFV2_BENCH_ONLY").ok();
     let cell_only = std::env::var("IDMEFV2_BENCH_CELL").ok();
@@ -338,6 +437,7 @@ fn main() {
                 ("idmefv2 serve", ours_port),
                 ("nginx return 204", nginx_port),
                 ("checks, nothing kept", discard_port),
+                ("hyper + rustls, body read, 204", floor_port),
                 ("Python idmefv2", python_port),
             ] {
                 let skipped = only.as_deref().is_some_and(|o| !name.starts_with(o))
@@ -359,6 +459,8 @@ fn main() {
                     Some(ours.id())
                 } else if port == discard_port {
                     Some(discard.id())
+                } else if port == floor_port {
+                    Some(floor.id())
                 } else {
                     None
                 };
@@ -401,14 +503,18 @@ fn main() {
                 in_flight,
                 rates[0] / rates[1],
                 rates[2] / rates[1],
+                rates[3] / rates[1],
             ));
         }
     }
     for note in &error_notes {
         println!("\nfirst error: {note}");
     }
-    println!("\n| HTTP | in flight | idmefv2 serve / nginx | checks, nothing kept / nginx |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "\n| HTTP | in flight | idmefv2 serve / nginx | checks, nothing kept / nginx \
+         | hyper + rustls / nginx |"
+    );
+    println!("|---|---:|---:|---:|---:|");
     let shown = |r: f64| {
         if r.is_finite() {
             format!("{r:.2}")
@@ -416,12 +522,13 @@ fn main() {
             String::new()
         }
     };
-    for (protocol, in_flight, ours, discard) in ratios {
-        if ours.is_finite() || discard.is_finite() {
+    for (protocol, in_flight, ours, discard, floor) in ratios {
+        if ours.is_finite() || discard.is_finite() || floor.is_finite() {
             println!(
-                "| {protocol} | {in_flight} | {} | {} |",
+                "| {protocol} | {in_flight} | {} | {} | {} |",
                 shown(ours),
-                shown(discard)
+                shown(discard),
+                shown(floor)
             );
         }
     }
