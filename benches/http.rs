@@ -3,24 +3,24 @@
 //! set-up (the ceiling), the crate's `Server` checking every message but
 //! keeping none (what durability costs), hyper and rustls alone reading
 //! each body and answering 204 (the floor of the stack the server is
-//! built on), and a Python receiver on
-//! python-idmefv2 (what users have today), all under the same load
-//! generator: this crate's client, N requests in flight, the typical
-//! benchmark message.
+//! built on), and a Python receiver on python-idmefv2 (what users have
+//! today), all under the same load generator: this crate's client, N
+//! requests in flight, the typical benchmark message.
 //!
 //! ```sh
 //! cargo bench --features cli --bench http [-- SECONDS]
 //! ```
 //!
-//! `IDMEFV2_BENCH_ONLY=idmefv2` (or `nginx`, `checks`, `hyper`, `Python`) measures that
-//! receiver alone, for profiling; `IDMEFV2_BENCH_CELL=1.1/128` (HTTP
+//! `IDMEFV2_BENCH_ONLY=idmefv2` (or `nginx`, `checks`, `hyper`,
+//! `Python`) measures that receiver alone, for profiling; `IDMEFV2_BENCH_CELL=1.1/128` (HTTP
 //! version, then requests in flight) measures that one cell.
 //!
-//! Each row also gives the CPU that `idmefv2 serve` and the load
-//! generator (this process) used during the cell, in cores, and the
-//! shares of the machine's CPU time left idle (or waiting for the disk)
-//! and stolen by the hypervisor: with two cores shared by everything, an
-//! idle share means the receiver was waiting, not computing.
+//! Each row also gives the CPU that the receiver (when it is one process:
+//! not nginx, not Python) and the load generator (this process) used
+//! during the cell, in cores, and the shares of the machine's CPU time
+//! left idle (or waiting for the disk) and stolen by the hypervisor: with
+//! two cores shared by everything, an idle share means the receiver was
+//! waiting, not computing.
 //!
 //! Needs nginx (Debian's nginx-light) and python3 with venv; the Python
 //! receiver's virtualenv is made in $IDMEFV2_BENCH_VENV (default
@@ -29,6 +29,7 @@
 //! receivers share the same cores.
 
 use std::{
+    future::Future,
     path::Path,
     process::Command,
     sync::{
@@ -37,8 +38,6 @@ use std::{
     },
     time::{Duration, Instant},
 };
-
-use std::future::Future;
 
 use idmefv2::http::{
     client::Client,
@@ -187,8 +186,9 @@ fn machine_ticks() -> Option<(u64, u64, u64)> {
     Some((idle, steal, fields.iter().take(8).sum()))
 }
 
-/// The share of the machine's CPU time that `after - before` spent idle
-/// (or waiting for I/O) and stolen, as percentages.
+/// The shares of the machine's CPU time since `before` (from
+/// [`machine_ticks`]) spent idle or waiting for I/O, and stolen, as
+/// percentages.
 fn machine_shares(before: Option<(u64, u64, u64)>) -> (String, String) {
     match (before, machine_ticks()) {
         (Some((i0, s0, t0)), Some((i1, s1, t1))) if t1 > t0 => {
