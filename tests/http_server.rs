@@ -614,7 +614,7 @@ fn every_acknowledged_message_is_in_the_file_and_concurrent_ones_share_syncs() {
     assert_eq!(stats.messages, COUNT as u64);
     // How many share each sync depends on how the requests' arrivals fall
     // on this machine (one run here had at least half as many syncs as
-    // messages); that queued messages share one is shown exactly by
+    // messages); that queued messages share one is shown by
     // `the_file_sink_shares_one_sync_among_queued_messages`. Here: some do.
     assert!(
         stats.syncs < stats.messages,
@@ -645,7 +645,12 @@ fn the_file_sink_shares_one_sync_among_queued_messages() {
     });
     let stats = sink.stats();
     assert_eq!(stats.messages, 100);
-    assert!(stats.syncs <= 10, "{stats:?}");
+    // Without group commit this is 100. The writer takes what is queued
+    // when it wakes, so if this thread is preempted while queueing (other
+    // tests share the two cores) a few small batches go first: a run of
+    // CI here on a fast disk made 12 syncs. A quarter leaves room for
+    // that and still fails when messages are synced one by one.
+    assert!(stats.syncs <= 25, "{stats:?}");
     assert_eq!(lines(&pki).len(), 100);
 }
 
