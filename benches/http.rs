@@ -218,7 +218,7 @@ impl Sink for Discard {
 /// The receivers the bench runs as children of its own: the same
 /// executable started again with [`RECEIVER_PORT`] and [`RECEIVER_KIND`]
 /// set, so that each is a process of its own, as the others are.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Kind {
     /// [`Discard`] behind the crate's `Server`.
     Checks,
@@ -309,6 +309,8 @@ async fn floor(listener: tokio::net::TcpListener, tls: Arc<rustls::ServerConfig>
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // As the crate's server does: wait a little rather than spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -342,15 +344,14 @@ async fn floor(listener: tokio::net::TcpListener, tls: Arc<rustls::ServerConfig>
 
 /// Starts a child receiver of `kind` on `port`.
 fn child_receiver(pki: &Pki, kind: Kind, port: u16) -> Guard {
-    let child = Command::new(std::env::current_exe().expect("this benchmark's path"))
-        .env(RECEIVER_PORT, port.to_string())
-        .env(RECEIVER_KIND, kind.name())
-        .env("IDMEFV2_BENCH_CERT", pki.arg("server.pem"))
-        .env("IDMEFV2_BENCH_KEY", pki.arg("server.key"))
-        .env("IDMEFV2_BENCH_CA", pki.arg("ca.pem"))
-        .spawn()
-        .expect("start a child receiver");
-    let guard = Guard::new(child);
+    let guard = Guard::spawn(
+        Command::new(std::env::current_exe().expect("this benchmark's path"))
+            .env(RECEIVER_PORT, port.to_string())
+            .env(RECEIVER_KIND, kind.name())
+            .env("IDMEFV2_BENCH_CERT", pki.arg("server.pem"))
+            .env("IDMEFV2_BENCH_KEY", pki.arg("server.key"))
+            .env("IDMEFV2_BENCH_CA", pki.arg("ca.pem")),
+    );
     support::wait_for_port(port);
     guard
 }
