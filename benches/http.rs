@@ -213,6 +213,11 @@ impl Sink for Discard {
     fn keep(&self, _message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
         std::future::ready(Ok(()))
     }
+
+    /// As `idmefv2 serve`'s file sink: the message is checked, not built.
+    fn needs_typed_message(&self) -> bool {
+        false
+    }
 }
 
 /// The receivers the bench runs as children of its own: the same

@@ -90,5 +90,7 @@ pub fn value_list_enum(item: &syn::ItemEnum, docs: &ValueDocs, t: &mut Tracker) 
                 d.deserialize_str(V)
             }
         }
+        // A value decodes to a plain `Copy` value: checking is decoding.
+        support::check_by_decoding!(#name);
     }
 }

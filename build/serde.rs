@@ -77,49 +77,129 @@ pub fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
             }
         }
     });
-    quote! {
-        impl<'de> ::serde::Deserialize<'de> for #name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                const MEMBERS: &[&str] = &[#(#json_names),*];
-                #[derive(Clone, Copy)]
-                enum Member { #(#tags),* }
-                struct MemberVisitor;
-                impl ::serde::de::Visitor<'_> for MemberVisitor {
-                    type Value = Member;
-                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                        f.write_str("a member name")
-                    }
-                    fn visit_str<E: ::serde::de::Error>(self, v: &str) -> ::std::result::Result<Member, E> {
-                        match v {
-                            #(#json_names => Ok(Member::#tags),)*
-                            other => Err(E::unknown_field(other, MEMBERS)),
-                        }
-                    }
-                }
-                impl<'de> ::serde::Deserialize<'de> for Member {
-                    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                        d.deserialize_identifier(MemberVisitor)
-                    }
-                }
-                struct ObjectVisitor;
-                impl<'de> ::serde::de::Visitor<'de> for ObjectVisitor {
-                    type Value = #name;
-                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                        f.write_str(#expecting)
-                    }
-                    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
-                        #(let mut #slots = None;)*
-                        let mut order = support::MemberOrder::recorder();
-                        while let Some(member) = map.next_key::<Member>()? {
-                            order.push(member as u8);
-                            match member { #(#arms)* }
-                        }
-                        Ok(#name { #(#finish)* order })
-                    }
-                }
-                d.deserialize_map(ObjectVisitor)
-            }
+    // The checker (`src/model/check.rs`): the same members and the same
+    // duplicate, unknown and missing rules, each value checked and dropped.
+    // The root keeps its `Version` and `ID` for the caller.
+    let kept_members: &[&str] = if name_str == "Message" {
+        &["Version", "ID"]
+    } else {
+        &[]
+    };
+    let check_ty = |f: &Field| {
+        let ty = &f.value_ty;
+        if kept_members.contains(&f.json) {
+            quote!(support::Owned<#ty>)
+        } else {
+            quote!(#ty)
         }
+    };
+    let check_arms = fields
+        .iter()
+        .zip(&tags)
+        .zip(&slots)
+        .map(|((f, tag), slot)| {
+            let (json, ty) = (f.json, check_ty(f));
+            quote! {
+                Member::#tag => {
+                    if #slot.is_some() {
+                        return Err(<A::Error as ::serde::de::Error>::duplicate_field(#json));
+                    }
+                    #slot = Some(map.next_value::<support::Checked<#ty>>()?.0);
+                }
+            }
+        });
+    let check_required = fields.iter().zip(&slots).filter(|(f, _)| f.required).map(|(f, slot)| {
+        let json = f.json;
+        quote!(let #slot = #slot.ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(#json))?;)
+    });
+    let kept_slots: Vec<&Ident> = kept_members
+        .iter()
+        .map(|m| {
+            let i = fields
+                .iter()
+                .position(|f| f.json == *m && f.required)
+                .unwrap_or_else(|| panic!("{name_str}: no required member {m}"));
+            &slots[i]
+        })
+        .collect();
+    let kept_tys: Vec<&TokenStream> = kept_members
+        .iter()
+        .map(|m| {
+            &fields
+                .iter()
+                .find(|f| f.json == *m)
+                .expect("found above")
+                .value_ty
+        })
+        .collect();
+    quote! {
+        const _: () = {
+            const MEMBERS: &[&str] = &[#(#json_names),*];
+            #[derive(Clone, Copy)]
+            enum Member { #(#tags),* }
+            struct MemberVisitor;
+            impl ::serde::de::Visitor<'_> for MemberVisitor {
+                type Value = Member;
+                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str("a member name")
+                }
+                fn visit_str<E: ::serde::de::Error>(self, v: &str) -> ::std::result::Result<Member, E> {
+                    match v {
+                        #(#json_names => Ok(Member::#tags),)*
+                        other => Err(E::unknown_field(other, MEMBERS)),
+                    }
+                }
+            }
+            impl<'de> ::serde::Deserialize<'de> for Member {
+                fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                    d.deserialize_identifier(MemberVisitor)
+                }
+            }
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                    struct ObjectVisitor;
+                    impl<'de> ::serde::de::Visitor<'de> for ObjectVisitor {
+                        type Value = #name;
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(#expecting)
+                        }
+                        fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
+                            #(let mut #slots = None;)*
+                            let mut order = support::MemberOrder::recorder();
+                            while let Some(member) = map.next_key::<Member>()? {
+                                order.push(member as u8);
+                                match member { #(#arms)* }
+                            }
+                            Ok(#name { #(#finish)* order })
+                        }
+                    }
+                    d.deserialize_map(ObjectVisitor)
+                }
+            }
+            impl support::Check for #name {
+                type Kept = (#(#kept_tys,)*);
+                fn check<'de, D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self::Kept, D::Error> {
+                    struct CheckVisitor;
+                    impl<'de> ::serde::de::Visitor<'de> for CheckVisitor {
+                        type Value = (#(#kept_tys,)*);
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(#expecting)
+                        }
+                        // A member's slot holds what its check kept, `()` for most.
+                        #[allow(unused_variables, clippy::unit_arg, clippy::let_unit_value)]
+                        fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<Self::Value, A::Error> {
+                            #(let mut #slots = None;)*
+                            while let Some(member) = map.next_key::<Member>()? {
+                                match member { #(#check_arms)* }
+                            }
+                            #(#check_required)*
+                            Ok((#(#kept_slots,)*))
+                        }
+                    }
+                    d.deserialize_map(CheckVisitor)
+                }
+            }
+        };
         impl ::serde::Serialize for #name {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
                 use ::serde::ser::SerializeStruct as _;

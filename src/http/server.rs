@@ -101,6 +101,7 @@ use crate::{
 pub struct ReceiveOptions {
     limits: Limits,
     upgrade: bool,
+    untyped: bool,
 }
 
 impl ReceiveOptions {
@@ -128,6 +129,20 @@ impl ReceiveOptions {
         self
     }
 
+    /// Whether a JSON message is built into the typed model for the sink
+    /// (default: yes). With `false` it is only checked, by the same rules
+    /// and with the same answers, and [`Received::message`] is `None`: about
+    /// half the work per message, for sinks that keep the body as it came.
+    /// [`Server`] turns it off for a sink whose
+    /// [`needs_typed_message`](Sink::needs_typed_message) says `false`.
+    /// Messages in other encodings are always built (the line a
+    /// [`FileSink`] writes for them is the typed message's JSON).
+    #[must_use]
+    pub fn typed(mut self, typed: bool) -> Self {
+        self.untyped = !typed;
+        self
+    }
+
     /// The largest body accepted, in bytes.
     pub fn max_bytes_limit(&self) -> usize {
         self.limits.max_bytes
@@ -146,8 +161,11 @@ pub struct Received {
     pub content_type: String,
     /// The `Version` of `body`.
     pub version: String,
+    /// The `ID` of `body`, as written.
+    pub id: String,
     /// The typed message, for `2.D.V08` and `2.D.V09-Dev` (and upgraded)
-    /// messages; `None` for an older draft passed on as it came.
+    /// messages; `None` for an older draft passed on as it came, and for a
+    /// JSON message that was only checked ([`ReceiveOptions::typed`]).
     pub message: Option<Message>,
     /// The draft the sender wrote, when the message was upgraded.
     pub upgraded_from: Option<String>,
@@ -407,10 +425,11 @@ fn judge(
     peer: Option<PeerIdentity>,
 ) -> Result<Received, Rejection> {
     let limits = &options.limits;
-    let received = |body, content_type, version: &str, message| Received {
+    let received = |body, content_type, version: &str, id: &str, message| Received {
         body,
         content_type,
         version: version.to_string(),
+        id: id.to_string(),
         message,
         upgraded_from: None,
         upgrade_report: Vec::new(),
@@ -420,14 +439,22 @@ fn judge(
         let message = codec
             .decode(&body, limits)
             .map_err(|e| Rejection::invalid(&e))?;
-        let version = message.version.as_str();
-        return Ok(received(body, content_type, version, Some(message)));
+        let (version, id) = (message.version.as_str(), message.id.to_string());
+        return Ok(received(body, content_type, version, &id, Some(message)));
     }
-    match Message::from_slice_with(&body, limits) {
-        Ok(message) => {
-            let version = message.version.as_str();
-            Ok(received(body, content_type, version, Some(message)))
-        }
+    let checked = if options.untyped {
+        crate::message::check_slice_with(&body, limits).map(|(version, id)| (version, id, None))
+    } else {
+        Message::from_slice_with(&body, limits).map(|m| (m.version, m.id.clone(), Some(m)))
+    };
+    match checked {
+        Ok((version, id, message)) => Ok(received(
+            body,
+            content_type,
+            version.as_str(),
+            id.as_str(),
+            message,
+        )),
         Err(Error::OlderDraft { version }) if options.upgrade => {
             let upgraded = upgrade_slice(&body, limits, Version::LATEST).map_err(|e| {
                 let mut rejection = Rejection::invalid(&e);
@@ -435,17 +462,25 @@ fn judge(
                 rejection
             })?;
             let body = Bytes::from(upgraded.message.to_vec());
+            let id = upgraded.message.id.to_string();
             let mut kept = received(
                 body,
                 "application/json".to_string(),
                 Version::LATEST.as_str(),
+                &id,
                 Some(upgraded.message),
             );
             kept.upgraded_from = Some(version);
             kept.upgrade_report = upgraded.report;
             Ok(kept)
         }
-        Err(Error::OlderDraft { version }) => Ok(received(body, content_type, &version, None)),
+        Err(Error::OlderDraft { version }) => {
+            // Every draft requires a text `ID`, which its schema checked.
+            let id = crate::json::message_id(&body).ok_or_else(|| {
+                Rejection::new(StatusCode::BAD_REQUEST, "the message has no text ID")
+            })?;
+            Ok(received(body, content_type, &version, &id, None))
+        }
         Err(e) => Err(Rejection::invalid(&e)),
     }
 }
@@ -526,6 +561,14 @@ pub trait Sink: Send + Sync + 'static {
     /// Keeps one message.
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send;
 
+    /// Whether [`keep`](Sink::keep) needs [`Received::message`], the typed
+    /// message (default: yes). A sink that keeps the body as it came says
+    /// no, and [`Server`] then only checks JSON messages without building
+    /// them ([`ReceiveOptions::typed`]).
+    fn needs_typed_message(&self) -> bool {
+        true
+    }
+
     /// Called once when the server stops, after the last request: flush
     /// and release what the sink holds.
     fn close(&self) -> impl Future<Output = Result<(), SinkError>> + Send {
@@ -536,6 +579,10 @@ pub trait Sink: Send + Sync + 'static {
 impl<T: Sink> Sink for Arc<T> {
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
         T::keep(self, message)
+    }
+
+    fn needs_typed_message(&self) -> bool {
+        T::needs_typed_message(self)
     }
 
     fn close(&self) -> impl Future<Output = Result<(), SinkError>> + Send {
@@ -743,6 +790,12 @@ impl Sink for FileSink {
         }
     }
 
+    /// No: a JSON body is written as it came, and a body of another media
+    /// type is always built.
+    fn needs_typed_message(&self) -> bool {
+        false
+    }
+
     fn close(&self) -> impl Future<Output = Result<(), SinkError>> + Send {
         // Dropping the queue lets the writer finish what is queued and end.
         let sender = self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -799,9 +852,7 @@ impl Drop for FileSink {
 /// file): `idmefv2 serve --dedup` does so, which makes its window the
 /// last `capacity` messages of its output file, restarts included.
 ///
-/// The `ID` is read from the typed message, or from the body's top-level
-/// `ID` member for older drafts passed on as they came. A message without
-/// a readable `ID` is always passed on.
+/// The `ID` compared is [`Received::id`], as written.
 pub struct Dedup<S> {
     inner: S,
     window: Mutex<Window>,
@@ -944,28 +995,27 @@ fn last_lines(path: &Path, count: usize) -> io::Result<Vec<Vec<u8>>> {
 
 impl<S: Sink> Sink for Dedup<S> {
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
-        let id = match &message.message {
-            Some(typed) => Some(typed.id.to_string()),
-            None => crate::json::message_id(&message.body),
-        };
+        let id = message.id.clone();
         async move {
-            if let Some(id) = &id {
+            let seen = {
                 let window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-                if window.seen.contains(id.as_str()) {
-                    drop(window);
-                    self.repeats.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
-                }
+                window.seen.contains(id.as_str())
+            };
+            if seen {
+                self.repeats.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
             }
             self.inner.keep(message).await?;
-            if let Some(id) = &id {
-                self.window
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id);
-            }
+            self.window
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(&id);
             Ok(())
         }
+    }
+
+    fn needs_typed_message(&self) -> bool {
+        self.inner.needs_typed_message()
     }
 
     fn close(&self) -> impl Future<Output = Result<(), SinkError>> + Send {
@@ -1179,6 +1229,12 @@ impl Server {
             options,
             observer,
         } = self;
+        // Built only for a sink that uses it.
+        let options = if sink.needs_typed_message() {
+            options
+        } else {
+            options.typed(false)
+        };
         let state = Arc::new(Endpoint {
             path,
             options,

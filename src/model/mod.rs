@@ -8,6 +8,7 @@
 
 mod attachment;
 mod builder;
+pub(crate) mod check;
 mod meaning;
 mod order;
 mod pattern;

@@ -156,6 +156,28 @@ macro_rules! text_type {
                 d.deserialize_string(V)
             }
         }
+
+        // The same matcher on the text where it lies, without a copy.
+        impl super::check::Check for $name {
+            type Kept = ();
+            fn check<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+                struct V;
+                impl de::Visitor<'_> for V {
+                    type Value = ();
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($reason)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+                        if ($check)(v) {
+                            Ok(())
+                        } else {
+                            Err(E::custom($name::REFUSAL))
+                        }
+                    }
+                }
+                d.deserialize_string(V)
+            }
+        }
     };
 }
 

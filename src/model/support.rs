@@ -3,6 +3,7 @@
 //! definitions, builder support, member order and the table's types.
 
 pub(crate) use super::builder::{convert, missing, refused, IntoField};
+pub(crate) use super::check::{check_by_decoding, Check, Checked, Owned};
 pub(crate) use super::order::MemberOrder;
 pub(crate) use super::scalar::replacements::*;
 pub(crate) use super::table::{Attribute, Class};

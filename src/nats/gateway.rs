@@ -82,4 +82,9 @@ impl Sink for StreamSink {
             .map_err(|e| self.failed(e))?;
         pending.await.map(|_| ()).map_err(|e| self.failed(e))
     }
+
+    /// No: the body goes on as it came, under its `ID`.
+    fn needs_typed_message(&self) -> bool {
+        false
+    }
 }

@@ -69,13 +69,8 @@ impl Envelope {
     #[cfg(feature = "server")]
     pub(crate) fn received(received: crate::http::server::Received) -> Result<Self, crate::Error> {
         header_safe(&received.content_type)?;
-        let id = match &received.message {
-            Some(message) => message.id.as_str().to_string(),
-            // An older draft, which is JSON.
-            None => id_of(&received.body)?,
-        };
         Ok(Envelope {
-            id,
+            id: received.id,
             content_type: received.content_type,
             payload: received.body,
         })
