@@ -26,6 +26,11 @@ fn decode(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("decode", "Message::from_slice"), |b| {
             b.iter(|| Message::from_slice(black_box(bytes)))
         });
+        // The same verdict without building the message (what the
+        // receiver does for a sink that stores the body as it came).
+        g.bench_function(BenchmarkId::new("check", "idmefv2::validate_slice"), |b| {
+            b.iter(|| idmefv2::validate_slice(black_box(bytes), &idmefv2::Limits::default()))
+        });
         g.bench_function(BenchmarkId::new("decode", "serde_json::Value"), |b| {
             b.iter(|| serde_json::from_slice::<Value>(black_box(bytes)))
         });
