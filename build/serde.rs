@@ -112,26 +112,16 @@ pub fn serde_impls(name: &Ident, fields: &[Field]) -> TokenStream {
         let json = f.json;
         quote!(let #slot = #slot.ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(#json))?;)
     });
-    let kept_slots: Vec<&Ident> = kept_members
+    let (kept_slots, kept_tys): (Vec<&Ident>, Vec<&TokenStream>) = kept_members
         .iter()
         .map(|m| {
             let i = fields
                 .iter()
                 .position(|f| f.json == *m && f.required)
                 .unwrap_or_else(|| panic!("{name_str}: no required member {m}"));
-            &slots[i]
+            (&slots[i], &fields[i].value_ty)
         })
-        .collect();
-    let kept_tys: Vec<&TokenStream> = kept_members
-        .iter()
-        .map(|m| {
-            &fields
-                .iter()
-                .find(|f| f.json == *m)
-                .expect("found above")
-                .value_ty
-        })
-        .collect();
+        .unzip();
     quote! {
         const _: () = {
             const MEMBERS: &[&str] = &[#(#json_names),*];

@@ -2,8 +2,6 @@
 
 use std::str::FromStr;
 
-use serde::Deserialize;
-
 use crate::{json, model, types::Content, validation, Error, Id, Limits, Message, Result, Version};
 
 /// Decoding and encoding.
@@ -71,11 +69,8 @@ impl Message {
             });
         }
         let typed = {
-            let _budget = json::DepthBudget::set(limits.max_depth);
             let _order = model::Recording::start();
-            let mut de = serde_json::Deserializer::from_slice(bytes);
-            de.disable_recursion_limit();
-            Message::deserialize(&mut de).and_then(|m| de.end().map(|()| m))
+            json::read_whole::<Message>(bytes, limits.max_depth)
         };
         match typed {
             Ok(message) => Ok(message),
@@ -176,20 +171,9 @@ pub(crate) fn check_slice_with(bytes: &[u8], limits: &Limits) -> Result<(Version
             limit: limits.max_bytes,
         });
     }
-    // UTF-8 checked once for the whole input rather than text by text
-    // (the per-text check was an eighth of the checker's time); JSON
-    // outside strings is ASCII, so the verdict is the same.
-    let checked = std::str::from_utf8(bytes).ok().and_then(|text| {
-        let _budget = json::DepthBudget::set(limits.max_depth);
-        let mut de = serde_json::Deserializer::from_str(text);
-        de.disable_recursion_limit();
-        model::check::Checked::<Message>::deserialize(&mut de)
-            .and_then(|checked| de.end().map(|()| checked.0))
-            .ok()
-    });
-    match checked {
-        Some(kept) => Ok(kept),
+    match model::check::check_only(bytes, limits.max_depth) {
+        Ok(kept) => Ok(kept),
         // Should the two ever disagree, the decoder's verdict stands.
-        None => Message::from_slice_with(bytes, limits).map(|m| (m.version, m.id)),
+        Err(_) => Message::from_slice_with(bytes, limits).map(|m| (m.version, m.id)),
     }
 }

@@ -471,6 +471,61 @@ impl Sink for Failing {
     }
 }
 
+/// A sink that notes what it was handed: whether the typed message came,
+/// the ID and the version.
+#[derive(Clone)]
+struct Noting {
+    typed: bool,
+    seen: Arc<Mutex<Vec<(bool, String, String)>>>,
+}
+
+impl Sink for Noting {
+    fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((message.message.is_some(), message.id, message.version));
+        std::future::ready(Ok(()))
+    }
+
+    fn needs_typed_message(&self) -> bool {
+        self.typed
+    }
+}
+
+#[test]
+fn a_sink_that_needs_no_typed_message_gets_the_id_without_it() {
+    if !support::require(&["curl"]) {
+        return;
+    }
+    let pki = Pki::new();
+    let (id, body) = message();
+    for typed in [true, false] {
+        let sink = Noting {
+            typed,
+            seen: Arc::default(),
+        };
+        let server = start(Server::new(tls(&pki)).unwrap(), sink.clone());
+        let out = post(&pki, &server.url("/"), "client", "--http1.1", &body);
+        assert_eq!(out.status, 204, "{out:?}");
+        // An invalid message is refused the same way either way.
+        let broken = String::from_utf8(body.clone())
+            .unwrap()
+            .replace("192.0.2.1", "192.0.2.300");
+        let out = post(
+            &pki,
+            &server.url("/"),
+            "client",
+            "--http1.1",
+            broken.as_bytes(),
+        );
+        assert_eq!(out.status, 400, "{out:?}");
+        assert!(out.body.contains("/Analyzer/IP"), "{}", out.body);
+        let seen = sink.seen.lock().unwrap().clone();
+        assert_eq!(seen, [(typed, id.clone(), "2.D.V08".to_string())]);
+    }
+}
+
 #[test]
 fn a_sink_failure_is_503_with_retry_after_or_500() {
     if !support::require(&["curl"]) {

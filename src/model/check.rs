@@ -12,7 +12,7 @@
 //! very matcher of their type ([`crate::model::scalar`]), value lists and
 //! numbers are decoded as usual (they allocate nothing), and each class's
 //! impl is generated next to its `Deserialize` impl from the same member
-//! list. `tests/check.rs` holds the two to the same verdict.
+//! list. The tests below hold the two to the same verdict.
 
 use std::marker::PhantomData;
 
@@ -116,43 +116,35 @@ impl<T: Check> Check for Vec<T> {
     }
 }
 
+/// The checker alone on a whole JSON message: its `Version` and `ID`, or
+/// the first rule it broke (the full decoder explains refusals).
+pub(crate) fn check_only(
+    bytes: &[u8],
+    max_depth: usize,
+) -> serde_json::Result<(crate::Version, super::scalar::Id)> {
+    crate::json::read_whole::<Checked<crate::Message>>(bytes, max_depth).map(|c| c.0)
+}
+
 #[cfg(test)]
 mod tests {
-    //! The checker against the decoder, on every fixture and on mutants of
-    //! every valid one: a member dropped, a value swapped for one of each
-    //! JSON type, a member repeated or unknown, a text written with
-    //! escapes. The two must agree on every input, and on the `Version` and
-    //! `ID` of the valid ones.
+    //! The checker against the decoder, on every fixture, on generated
+    //! messages of every draft and on each of the generator's mutations of
+    //! them (rendered with random spacing and string escapes): the two must
+    //! agree on every input, and on the `Version` and `ID` of valid ones.
 
-    use std::{fmt::Write as _, path::Path};
+    use idmefv2_tools::gen::{self, Generator, Rng, KINDS};
 
-    use serde::Deserialize;
-    use serde_json::Value;
-
-    use super::Checked;
     use crate::{Limits, Message};
-
-    /// The checker alone, without the decoder to fall back on.
-    fn check(bytes: &[u8]) -> Option<(String, String)> {
-        let text = std::str::from_utf8(bytes).ok()?;
-        let _budget = crate::json::DepthBudget::set(Limits::default().max_depth);
-        let mut de = serde_json::Deserializer::from_str(text);
-        de.disable_recursion_limit();
-        let (version, id) = Checked::<Message>::deserialize(&mut de)
-            .and_then(|c| de.end().map(|()| c.0))
-            .ok()?;
-        Some((version.as_str().to_string(), id.to_string()))
-    }
-
-    fn decode(bytes: &[u8]) -> Option<(String, String)> {
-        Message::from_slice_with(bytes, &Limits::default())
-            .ok()
-            .map(|m| (m.version.as_str().to_string(), m.id.to_string()))
-    }
 
     /// Asserts that the two agree on `bytes`; true when it is valid.
     fn agree(bytes: &[u8], what: &str) -> bool {
-        let (checked, decoded) = (check(bytes), decode(bytes));
+        let limits = Limits::default();
+        let checked = super::check_only(bytes, limits.max_depth)
+            .ok()
+            .map(|(version, id)| (version, id.into_string()));
+        let decoded = Message::from_slice_with(bytes, &limits)
+            .ok()
+            .map(|m| (m.version, m.id.into_string()));
         assert_eq!(
             checked,
             decoded,
@@ -162,200 +154,46 @@ mod tests {
         decoded.is_some()
     }
 
-    /// What a mutant changes at one place of a document.
-    #[derive(Clone, Copy)]
-    enum Change<'a> {
-        /// The member or item at the place is left out.
-        Drop,
-        /// The value at the place becomes this one.
-        Replace(&'a Value),
-        /// The object at the place gets its first member twice.
-        Repeat,
-        /// The object at the place gets a member no class has.
-        Unknown,
-        /// The text at the place is written with `\u` escapes.
-        Escape,
-    }
-
-    /// `value` as JSON, with `change` applied at the pointer `at`.
-    fn write(value: &Value, here: &str, at: &str, change: Change<'_>, out: &mut String) {
-        let this = here == at;
-        match value {
-            Value::String(s) if this && matches!(change, Change::Escape) => {
-                out.push('"');
-                for unit in s.encode_utf16() {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-                out.push('"');
-            }
-            _ if this && matches!(change, Change::Replace(_)) => {
-                if let Change::Replace(new) = change {
-                    out.push_str(&new.to_string());
-                }
-            }
-            Value::Object(map) => {
-                let mut members: Vec<(String, &Value)> =
-                    map.iter().map(|(k, v)| (k.clone(), v)).collect();
-                if this {
-                    match change {
-                        Change::Repeat => {
-                            if let Some(first) = members.first().cloned() {
-                                members.push(first);
-                            }
-                        }
-                        Change::Unknown => members.push(("NoSuchMember".into(), &Value::Null)),
-                        _ => {}
-                    }
-                }
-                out.push('{');
-                let mut first = true;
-                for (k, v) in members {
-                    let child = format!("{here}/{}", crate::json::escape_segment(&k));
-                    if child == at && matches!(change, Change::Drop) {
-                        continue;
-                    }
-                    if !first {
-                        out.push(',');
-                    }
-                    first = false;
-                    out.push_str(&Value::String(k).to_string());
-                    out.push(':');
-                    write(v, &child, at, change, out);
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                let mut first = true;
-                for (i, v) in items.iter().enumerate() {
-                    let child = format!("{here}/{i}");
-                    if child == at && matches!(change, Change::Drop) {
-                        continue;
-                    }
-                    if !first {
-                        out.push(',');
-                    }
-                    first = false;
-                    write(v, &child, at, change, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-
-    /// Every pointer in `value`, the root included.
-    fn pointers(value: &Value, here: String, all: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                for (k, v) in map {
-                    pointers(v, format!("{here}/{}", crate::json::escape_segment(k)), all);
-                }
-            }
-            Value::Array(items) => {
-                for (i, v) in items.iter().enumerate() {
-                    pointers(v, format!("{here}/{i}"), all);
-                }
-            }
-            _ => {}
-        }
-        all.push(here);
-    }
-
-    fn files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).expect("fixture folder") {
-            let path = entry.expect("fixture entry").path();
-            if path.is_dir() {
-                files(&path, found);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                found.push(path);
-            }
-        }
-    }
-
     #[test]
-    fn the_checker_decides_as_the_decoder_on_every_fixture_and_its_mutants() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut found = Vec::new();
-        files(&root.join("fixtures"), &mut found);
-        files(&root.join("tools/data"), &mut found);
-        found.sort();
-        let replacements: Vec<Value> = serde_json::from_str(
-            r#"[null, true, 0, -1, 1.5, 1.0, -0.0, 18446744073709551616, "", "x",
-                "Cyber", "2.D.V08", "2.D.V04", "7ec4adc2-7b0e-4846-afa6-f15cc0e6f2cb",
-                "192.0.2.1", "2025-05-19T22:41:08Z", [], ["x"], [1], {}, {"Name": "x"}]"#,
-        )
-        .expect("replacements");
-        let (mut valid, mut mutants, mut valid_mutants) = (0, 0, 0);
-        for (f, path) in found.iter().enumerate() {
-            let bytes = std::fs::read(path).expect("fixture");
-            let what = path.display().to_string();
-            if !agree(&bytes, &what) {
-                continue;
-            }
-            valid += 1;
-            let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
-                continue;
-            };
-            let mut all = Vec::new();
-            pointers(&value, String::new(), &mut all);
-            // Inside attachment content both read the same free JSON with
-            // the same code: the content as a whole is mutated, not its
-            // inner values.
-            all.retain(|p| {
-                let mut segments = p.split('/');
-                !(segments.nth(1) == Some("Attachment")
-                    && segments.nth(1) == Some("Content")
-                    && segments.next().is_some())
-            });
-            for (p, at) in all.iter().enumerate() {
-                let mut changes = vec![
-                    Change::Drop,
-                    Change::Repeat,
-                    Change::Unknown,
-                    Change::Escape,
-                ];
-                changes.extend(replacements.iter().map(Change::Replace));
-                // One fifth of the (place, change) pairs, a different fifth
-                // for each file, to keep the test quick in a debug build.
-                for (c, change) in changes.into_iter().enumerate() {
-                    if (f + p * 7 + c) % 5 != 0 {
-                        continue;
-                    }
-                    let mut out = String::new();
-                    write(&value, "", at, change, &mut out);
-                    mutants += 1;
-                    if agree(out.as_bytes(), &format!("{what} at {at:?}")) {
-                        valid_mutants += 1;
-                    }
-                }
+    fn the_checker_decides_as_the_decoder_on_every_fixture() {
+        let dirs = ["valid", "invalid", "drafts/valid", "drafts/invalid"];
+        let mut valid = 0;
+        for dir in dirs {
+            for (name, bytes) in idmefv2_tools::fixtures::read(dir) {
+                valid += usize::from(agree(&bytes, &format!("{dir}/{name}")));
             }
         }
-        // The fixtures hold valid messages and the mutants both kinds.
-        eprintln!("{valid} valid, {mutants} mutants, {valid_mutants} valid mutants");
+        for (name, bytes) in idmefv2_tools::bench::INPUTS {
+            assert!(agree(bytes, name), "{name} is valid");
+        }
         assert!(valid >= 35, "{valid} valid fixtures");
-        assert!(mutants > 5_000, "{mutants} mutants");
-        assert!(valid_mutants > 1_000 && valid_mutants < mutants / 2);
     }
 
     #[test]
-    fn broken_input_is_refused_by_the_checker_too() {
-        let typical =
-            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/data/typical.json"))
-                .expect("typical");
-        assert!(agree(&typical, "typical"));
-        for cut in [1, 10, 100, typical.len() / 2, typical.len() - 1] {
-            agree(&typical[..cut], "a cut message");
+    fn the_checker_decides_as_the_decoder_on_generated_messages_and_their_mutants() {
+        let (mut valid, mut mutants, mut refused) = (0, 0, 0);
+        for seed in 0..60 {
+            let mut rng = Rng::new(seed);
+            let mut generators = Generator::all();
+            let which = rng.below(generators.len());
+            let generator = &mut generators[which];
+            let message = generator.message(&mut rng);
+            let bytes = gen::render(&message.value, &mut rng);
+            valid += usize::from(agree(&bytes, &format!("seed {seed}")));
+            for kind in 0..KINDS.len() {
+                let mut mutant = generator.message(&mut rng);
+                let mutation = gen::mutate(&mut mutant, generator, kind, &mut rng);
+                let bytes = gen::render(&mutant.value, &mut rng);
+                mutants += 1;
+                refused += usize::from(!agree(&bytes, &format!("seed {seed}, {}", mutation.label)));
+            }
         }
-        let mut trailing = typical.clone();
-        trailing.extend_from_slice(b" {}");
-        assert!(!agree(&trailing, "trailing data"));
-        let mut latin1 = typical.clone();
-        let at = latin1
-            .windows(9)
-            .position(|w| w == b"Logistics")
-            .expect("a text");
-        latin1[at] = 0xC9;
-        assert!(!agree(&latin1, "invalid UTF-8 in a text"));
+        // Both kinds of input were seen: messages of the typed drafts that
+        // pass, and mutants that fail.
+        assert!(valid >= 10, "{valid} valid generated messages");
+        assert!(
+            refused * 2 > mutants,
+            "{refused} of {mutants} mutants refused"
+        );
     }
 }
