@@ -1,6 +1,7 @@
 //! Decoding, validation, encoding and building of three IDMEFv2 messages
 //! (minimal, typical IDS alert, large with attachments), each next to its
-//! untyped `serde_json::Value` baseline. After criterion's report, prints
+//! untyped `serde_json::Value` baseline, and the check of a `2.D.V04`
+//! message (group `v04`). After criterion's report, prints
 //! the ratios of a side-by-side run.
 //!
 //! ```sh
@@ -50,6 +51,20 @@ fn decode(c: &mut Criterion) {
         });
         g.finish();
     }
+    // What deployed converters send: a valid 2.D.V04 message, checked
+    // against its own draft's schema (the receiver's path for it), next to
+    // a plain parse of the same bytes.
+    let v04: &[u8] = include_bytes!("../fixtures/drafts/valid/v04-converter.json");
+    idmefv2::validate_slice(v04, &idmefv2::Limits::default()).expect("a valid 2.D.V04 message");
+    let mut g = c.benchmark_group("v04");
+    g.throughput(Throughput::Bytes(v04.len() as u64));
+    g.bench_function(BenchmarkId::new("check", "idmefv2::validate_slice"), |b| {
+        b.iter(|| idmefv2::validate_slice(black_box(v04), &idmefv2::Limits::default()))
+    });
+    g.bench_function(BenchmarkId::new("decode", "serde_json::Value"), |b| {
+        b.iter(|| serde_json::from_slice::<Value>(black_box(v04)))
+    });
+    g.finish();
 }
 
 fn config() -> Criterion {
