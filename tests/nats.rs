@@ -897,8 +897,24 @@ mod cli {
         // Read it all back through the node that never went down.
         let received = rt.block_on(async {
             assert_eq!(stored(&watcher, "IDMEFV2").await, SENT as u64);
-            let mut consumer =
-                super::idle_consumer(&watcher, "IDMEFV2", "audit", Duration::from_secs(3)).await;
+            // While the restarted node catches up, the cluster's JetStream
+            // API can answer past the consumer's 5 s deadline (seen with
+            // the other tests running beside this one): ask again, for a
+            // while. Building is idempotent (get or create).
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut consumer = loop {
+                let built = nats::Consumer::builder(watcher.clone(), "IDMEFV2", "audit")
+                    .idle_timeout(Duration::from_secs(3))
+                    .build()
+                    .await;
+                match built {
+                    Ok(consumer) => break consumer,
+                    Err(e) => {
+                        assert!(Instant::now() < deadline, "no consumer: {e}");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            };
             let mut ids = Vec::new();
             super::drain(&mut consumer, |d| {
                 ids.push(d.message().unwrap().id.as_str().to_string());
