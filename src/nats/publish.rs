@@ -52,8 +52,9 @@ impl Envelope {
     /// application/json`.
     pub fn from_json(payload: impl Into<Bytes>, limits: &Limits) -> Result<Self, crate::Error> {
         let payload = payload.into();
-        let id = match Message::from_slice_with(&payload, limits) {
-            Ok(message) => message.id.as_str().to_string(),
+        // Checked, not built: only the ID is kept.
+        let id = match crate::message::check_slice_with(&payload, limits) {
+            Ok((_, id)) => id.into_string(),
             Err(crate::Error::OlderDraft { .. }) => id_of(&payload)?,
             Err(e) => return Err(e),
         };
