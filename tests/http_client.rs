@@ -42,9 +42,7 @@ fn recorded(pki: &Pki) -> Vec<serde_json::Value> {
 
 #[test]
 fn each_message_is_one_post_with_its_content_type_and_body() {
-    if !support::require(&["python3"]) {
-        return;
-    }
+    support::require(&["python3"]);
     let pki = Pki::new();
     let (_python, port) = recorder(&pki);
     let url = format!("https://localhost:{port}/ingest");
@@ -117,9 +115,7 @@ fn answering_nginx(pki: &Pki) -> (Guard, tempfile::TempDir, u16) {
 
 #[test]
 fn a_foreign_servers_answers_sort_into_accepted_refused_and_transient() {
-    if !support::require(&["nginx"]) {
-        return;
-    }
+    support::require(&["nginx"]);
     let pki = Pki::new();
     let (_nginx, _dir, port) = answering_nginx(&pki);
     let (_, body) = message();
@@ -155,9 +151,7 @@ fn a_foreign_servers_answers_sort_into_accepted_refused_and_transient() {
 
 #[test]
 fn server_certificates_without_a_proper_identity_are_refused() {
-    if !support::require(&["nginx"]) {
-        return;
-    }
+    support::require(&["nginx"]);
     let pki = Pki::new();
     let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
     let block = |port: u16, cert: &str, protocols: &str| {
@@ -253,9 +247,7 @@ mod cli {
 
     #[test]
     fn idmefv2_send_exit_codes_reasons_and_summary_against_nginx() {
-        if !support::require(&["nginx"]) {
-            return;
-        }
+        support::require(&["nginx"]);
         let pki = Pki::new();
         let (_nginx, _dir, port) = answering_nginx(&pki);
         let url = |path: &str| format!("https://localhost:{port}{path}");
@@ -298,9 +290,7 @@ mod cli {
 
     #[test]
     fn idmefv2_send_stops_at_a_tls_failure_and_refuses_bad_usage() {
-        if !support::require(&["nginx"]) {
-            return;
-        }
+        support::require(&["nginx"]);
         let pki = Pki::new();
         let port = free_port();
         let http = format!(
@@ -460,9 +450,7 @@ mod cli {
 
     #[test]
     fn the_readme_walkthrough_runs_as_written() {
-        if !support::require(&["openssl", "curl"]) {
-            return;
-        }
+        support::require(&["openssl", "curl"]);
         let (commands, outputs) = walkthrough();
         let find = |prefix: &str| {
             commands

@@ -146,9 +146,7 @@ fn lines(pki: &Pki) -> Vec<String> {
 
 #[test]
 fn a_valid_message_is_acknowledged_with_204_over_http2_and_http11_and_stored() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (server, sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (id2, body2) = message();
@@ -182,9 +180,7 @@ fn a_valid_message_is_acknowledged_with_204_over_http2_and_http11_and_stored() {
 
 #[test]
 fn http11_keeps_the_connection_and_http2_multiplexes_one() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (_, body) = message();
@@ -224,9 +220,7 @@ fn http11_keeps_the_connection_and_http2_multiplexes_one() {
 
 #[test]
 fn chunked_bodies_are_read_over_http11() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (id, body) = message();
@@ -242,9 +236,7 @@ fn chunked_bodies_are_read_over_http11() {
 
 #[test]
 fn other_methods_get_405_with_allow_post_and_other_paths_404() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     for method in ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"] {
@@ -269,9 +261,7 @@ fn other_methods_get_405_with_allow_post_and_other_paths_404() {
 
 #[test]
 fn the_path_is_configurable() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let sink = Arc::new(FileSink::open(pki.path("out.ndjson")).unwrap());
     let server = Server::new(tls(&pki)).unwrap().path("/idmef/v2").unwrap();
@@ -286,9 +276,7 @@ fn the_path_is_configurable() {
 
 #[test]
 fn content_type_picks_the_codec_and_unknown_types_get_415() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (_, body) = message();
@@ -317,9 +305,7 @@ fn content_type_picks_the_codec_and_unknown_types_get_415() {
 
 #[test]
 fn accept_is_negotiated_and_406_when_nothing_fits() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (_, body) = message();
@@ -357,9 +343,7 @@ fn accept_is_negotiated_and_406_when_nothing_fits() {
 
 #[test]
 fn bodies_over_the_limit_get_413_by_length_or_while_streaming() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let options = ReceiveOptions::default().max_bytes(1024);
     let (server, _sink) = file_server(&pki, tls(&pki), options);
@@ -388,9 +372,7 @@ fn bodies_over_the_limit_get_413_by_length_or_while_streaming() {
 
 #[test]
 fn invalid_messages_get_400_listing_every_violation_without_values() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let bad =
@@ -425,9 +407,7 @@ fn invalid_messages_get_400_listing_every_violation_without_values() {
 
 #[test]
 fn every_draft_is_accepted_as_sent_or_upgraded_on_request() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let v04 = fixture("fixtures/drafts/valid/v04-minimal.json");
     let v07 = fixture("fixtures/drafts/valid/v07-minimal.json");
@@ -495,9 +475,7 @@ impl Sink for Noting {
 
 #[test]
 fn a_sink_that_needs_no_typed_message_gets_the_id_without_it() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (id, body) = message();
     for typed in [true, false] {
@@ -528,9 +506,7 @@ fn a_sink_that_needs_no_typed_message_gets_the_id_without_it() {
 
 #[test]
 fn a_sink_failure_is_503_with_retry_after_or_500() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (_, body) = message();
     for (sink, status, retry) in [
@@ -554,9 +530,7 @@ fn a_sink_failure_is_503_with_retry_after_or_500() {
 
 #[test]
 fn clients_without_a_trusted_identity_are_refused_during_the_handshake() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (server, _sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let (_, body) = message();
@@ -597,9 +571,7 @@ fn clients_without_a_trusted_identity_are_refused_during_the_handshake() {
 
 #[test]
 fn allowed_peers_and_pins_narrow_who_gets_in() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (_, body) = message();
     let ask = |server: &Running, client: &str| {
@@ -622,9 +594,7 @@ fn allowed_peers_and_pins_narrow_who_gets_in() {
 
 #[test]
 fn every_acknowledged_message_is_in_the_file_and_concurrent_ones_share_syncs() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let (server, sink) = file_server(&pki, tls(&pki), ReceiveOptions::default());
     let client = Client::builder(server.url("/"))
@@ -739,9 +709,7 @@ impl Sink for Slow {
 
 #[test]
 fn shutdown_lets_requests_in_flight_finish() {
-    if !support::require(&["curl"]) {
-        return;
-    }
+    support::require(&["curl"]);
     let pki = Pki::new();
     let file = Arc::new(FileSink::open(pki.path("out.ndjson")).unwrap());
     let arrived = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -797,9 +765,7 @@ mod cli {
 
     #[test]
     fn idmefv2_serve_logs_each_request_and_stops_cleanly_on_sigterm() {
-        if !support::require(&["curl"]) {
-            return;
-        }
+        support::require(&["curl"]);
         let pki = Pki::new();
         let out_file = pki.arg("out.ndjson");
         let (mut child, port) = support::cli::serve(
@@ -851,9 +817,7 @@ mod cli {
     /// the server runs, not only when it stops.
     #[test]
     fn idmefv2_serve_logs_while_running() {
-        if !support::require(&["curl"]) {
-            return;
-        }
+        support::require(&["curl"]);
         let pki = Pki::new();
         let port = support::free_port();
         let log_path = pki.path("serve.log");
@@ -931,9 +895,7 @@ mod cli {
 
     #[test]
     fn insecure_plaintext_serves_http11_without_tls_and_says_so() {
-        if !support::require(&["curl"]) {
-            return;
-        }
+        support::require(&["curl"]);
         let pki = Pki::new();
         let port = support::free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_idmefv2"))

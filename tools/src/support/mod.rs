@@ -208,24 +208,35 @@ pub fn sbin(program: &str) -> PathBuf {
     }
 }
 
-/// Whether the programs a test drives are installed. In CI (`CI=true`)
-/// a missing one fails the test, since `.ci/run` installs them; on a
-/// developer's machine the test says what is missing and passes over.
-pub fn require(programs: &[&str]) -> bool {
+/// The Debian package of each program the tests drive, from
+/// `tools/provision/programs.txt` (which `scripts/provision.sh` installs).
+pub fn package_of(program: &str) -> Option<&'static str> {
+    include_str!("../../provision/programs.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once(char::is_whitespace))
+        .find(|(name, _)| *name == program)
+        .map(|(_, package)| package.trim())
+}
+
+/// Fails the test, naming what installs them, unless the programs it drives
+/// are installed. A test that needs a program never passes without it:
+/// `scripts/test.sh` (the README's test command) installs them first.
+pub fn require(programs: &[&str]) {
     let missing: Vec<&str> = programs
         .iter()
         .copied()
         .filter(|p| !(have(p) || Path::new("/usr/sbin").join(p).exists()))
         .collect();
     if missing.is_empty() {
-        return true;
+        return;
     }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI must have {missing:?} (see .ci/run)"
+    let packages: Vec<&str> = missing.iter().map(|p| package_of(p).unwrap_or(p)).collect();
+    panic!(
+        "this test drives {missing:?}, which this machine lacks: run scripts/provision.sh \
+         (or apt-get install {})",
+        packages.join(" ")
     );
-    eprintln!("skipped: {missing:?} not installed (.ci/run installs them)");
-    false
 }
 
 /// Runs `command` with a deadline, killing it when it is exceeded; its

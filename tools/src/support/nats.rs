@@ -17,6 +17,7 @@ fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("NATS_SERVER") {
         return path.into();
     }
+    super::require(&["nats-server"]);
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join("nats-server"))

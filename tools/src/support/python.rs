@@ -9,6 +9,23 @@ use std::{
 
 use super::{free_port, wait_for_port, Guard, Pki};
 
+/// The Python of the test virtualenv, which holds what the tests drive from
+/// PyPI (`tools/provision/requirements.txt`): the folder `IDMEFV2_TEST_VENV`
+/// names, else `target/test-venv` of the workspace, as
+/// `scripts/provision.sh` makes it. Fails the test when it is missing.
+pub fn venv() -> PathBuf {
+    let dir = std::env::var_os("IDMEFV2_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-venv"));
+    let python = dir.join("bin/python");
+    assert!(
+        python.is_file(),
+        "no test virtualenv at {}: run scripts/provision.sh, which makes it",
+        dir.display()
+    );
+    python
+}
+
 /// A script of `tools/scripts/`.
 pub fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the tests drive, on a machine that has cargo and the package
+# registries and nothing else: the Debian packages of
+# tools/provision/programs.txt (when a program is missing; needs root or
+# sudo) and a virtualenv with tools/provision/requirements.txt from PyPI
+# (target/test-venv, or the folder IDMEFV2_TEST_VENV names). Running it
+# again installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else echo "provision: '$*' needs root (or sudo)" >&2; return 1
+    fi
+}
+
+packages=()
+while read -r program package; do
+    case "$program" in ''|'#'*) continue ;; esac
+    command -v "$program" >/dev/null || [ -x "/usr/sbin/$program" ] || packages+=("$package")
+done < tools/provision/programs.txt
+# The test virtualenv needs venv and pip, which Debian ships apart.
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    packages+=(python3-venv python3-pip)
+fi
+if [ ${#packages[@]} -gt 0 ]; then
+    echo "provision: installing ${packages[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
+fi
+
+venv=${IDMEFV2_TEST_VENV:-target/test-venv}
+stamp="$venv/.requirements"
+if ! cmp -s tools/provision/requirements.txt "$stamp" 2>/dev/null; then
+    echo "provision: the test virtualenv $venv"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tools/provision/requirements.txt
+    cp tools/provision/requirements.txt "$stamp"
+fi
