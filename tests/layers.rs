@@ -5,67 +5,84 @@
 
 use std::{fs, path::Path};
 
-/// Each module of `src/` (a file or a folder) with its rank: a module may
-/// use modules of a lower rank only. `http` and `nats` are the transports
-/// (features `client`/`server` and `nats`), which build on everything else;
-/// `nats` also offers a sink for the HTTPS server (a gateway into a stream).
-const RANKS: [(&str, u8); 13] = [
-    ("error", 0),
-    ("limits", 0),
-    ("json", 1),
-    ("draft", 1),
-    ("model", 2),
-    ("validation", 3),
-    ("message", 4),
-    ("codec", 5),
-    ("path", 5),
-    ("upgrade", 5),
-    ("strict", 6),
-    ("http", 7),
-    ("nats", 8),
-];
+/// The crate root, which states the layers.
+fn lib_rs() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs");
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
 
-/// The module that defines each name re-exported at the crate root.
-const ROOT_NAMES: [(&str, &str); 24] = [
-    ("Error", "error"),
-    ("Result", "error"),
-    ("SchemaKeyword", "error"),
-    ("ViolationKind", "error"),
-    ("Violation", "error"),
-    ("Violations", "error"),
-    ("Limits", "limits"),
-    ("Version", "draft"),
-    ("Draft", "draft"),
-    ("types", "model"),
-    ("Message", "model"),
-    ("Analyzer", "model"),
-    ("Sensor", "model"),
-    ("Source", "model"),
-    ("Target", "model"),
-    ("Attachment", "model"),
-    ("Id", "model"),
-    ("Timestamp", "model"),
-    ("validate", "validation"),
-    ("schema", "validation"),
-    ("supported_versions", "validation"),
-    ("validate_slice", "message"),
-    ("SerializedMessage", "codec"),
-    ("Path", "path"),
-];
+/// Each module of `src/` (a file or a folder) with its layer, as
+/// `src/lib.rs` states them: a comment `// N. ...` opens layer N, and the
+/// `mod` declarations under it are in it. A module may use modules of a
+/// lower layer only.
+fn ranks() -> Vec<(String, u32)> {
+    let mut layer = None;
+    let mut out = Vec::new();
+    for line in lib_rs().lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("// ") {
+            if let Some((number, _)) = rest.split_once(". ") {
+                if let Ok(n) = number.parse::<u32>() {
+                    layer = Some(n);
+                }
+            }
+            continue;
+        }
+        let declared = line
+            .strip_prefix("pub mod ")
+            .or_else(|| line.strip_prefix("mod "))
+            .and_then(|rest| rest.strip_suffix(';'));
+        if let Some(module) = declared {
+            let layer = layer.unwrap_or_else(|| panic!("mod {module} comes before any layer"));
+            out.push((module.to_string(), layer));
+        }
+    }
+    assert!(out.len() >= 10, "src/lib.rs states only {out:?}");
+    out
+}
 
-fn rank(module: &str) -> u8 {
-    RANKS
+fn rank(ranks: &[(String, u32)], module: &str) -> u32 {
+    ranks
         .iter()
-        .find(|(m, _)| *m == module)
-        .unwrap_or_else(|| panic!("module {module} has no rank in tests/layers.rs"))
+        .find(|(m, _)| m == module)
+        .unwrap_or_else(|| panic!("module {module} is in no layer of src/lib.rs"))
         .1
 }
 
+/// The module that defines each name re-exported at the crate root, from
+/// its `pub use` lines (`pub use model::types;` makes `types` name
+/// `model`, and `pub use types::{Message, ...}` then names `model` too).
+fn root_names() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in lib_rs().lines() {
+        let Some(rest) = line.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let rest = rest.trim_end_matches(';');
+        let Some((first, names)) = rest.split_once("::") else {
+            // `pub use serde_json;`: another crate, not a module of ours.
+            continue;
+        };
+        let module = out
+            .iter()
+            .find(|(name, _)| name == first)
+            .map_or(first.to_string(), |(_, module)| module.clone());
+        let names = names.trim_start_matches('{').trim_end_matches('}');
+        for name in names.split(',') {
+            let name = name.rsplit("::").next().unwrap_or(name).trim();
+            if !name.is_empty() {
+                out.push((name.to_string(), module.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// The module a first path segment after `crate::` lands in.
-fn module_of(segment: &str) -> &str {
-    ROOT_NAMES
+fn module_of<'a>(names: &'a [(String, String)], segment: &'a str) -> &'a str {
+    names
         .iter()
-        .find(|(name, _)| *name == segment)
+        .find(|(name, _)| name == segment)
         .map_or(segment, |(_, module)| module)
 }
 
@@ -136,6 +153,7 @@ fn modules_use_lower_layers_only() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut all = Vec::new();
     files(&src, &mut all);
+    let (ranks, names) = (ranks(), root_names());
     let mut checked = 0;
     let mut wrong = Vec::new();
     for path in all {
@@ -151,9 +169,9 @@ fn modules_use_lower_layers_only() {
             continue;
         }
         for segment in crate_references(&code(&path)) {
-            let target = module_of(&segment);
+            let target = module_of(&names, &segment);
             checked += 1;
-            if target != module && rank(target) >= rank(module) {
+            if target != module && rank(&ranks, target) >= rank(&ranks, module) {
                 wrong.push(format!(
                     "{}: uses crate::{segment} ({target})",
                     relative.display()
