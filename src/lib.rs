@@ -43,6 +43,9 @@
 //! - Older drafts: [`upgrade`] carries a `2.D.V02`…`2.D.V07` message
 //!   forward to a typed `2.D.V08` [`Message`], with a report of every
 //!   change it made.
+//! - Streams of messages (files, NDJSON, standard input): [`stream`] cuts
+//!   them into messages one at a time, and finds the line of a JSON
+//!   pointer for reports.
 //! - Transport (features `client` and `server`): [`http`] sends and
 //!   receives messages over HTTPS with mutual TLS 1.3, as the IDMEFv2
 //!   transport draft lays it out.
@@ -109,9 +112,10 @@
 // 1. Errors and limits.
 mod error;
 mod limits;
-// 2. Guarded JSON reading; the drafts.
+// 2. Guarded JSON reading; the drafts; cutting streams into messages.
 mod draft;
 mod json;
+pub mod stream;
 // 3. The typed model (generated code and what it stands on).
 mod model;
 // 4. Schema validation, and the explanation of refused input.

@@ -15,7 +15,6 @@ mod pretty;
 mod publish;
 mod send;
 mod serve;
-mod split;
 
 use std::{
     borrow::Cow,
@@ -34,7 +33,7 @@ use idmefv2::{
 };
 
 use check::Failure;
-use split::{Framing, Splitter};
+use idmefv2::stream::{Framing, Splitter};
 
 /// The typed model's drafts, for help texts: `2.D.V08 and 2.D.V09-Dev`.
 fn typed_drafts() -> String {
@@ -480,7 +479,7 @@ fn for_each_message(
     framing: Framing,
     limits: &Limits,
     status: &mut Status,
-    mut each: impl FnMut(&str, usize, split::Item) -> io::Result<()>,
+    mut each: impl FnMut(&str, usize, idmefv2::stream::Item) -> io::Result<()>,
 ) -> io::Result<()> {
     for path in sources(paths) {
         let source = name(path);
@@ -729,7 +728,7 @@ fn upgrade(
                 upgrade_one(bytes, &options, target).map(|(message, report)| {
                     let below: Vec<usize> = report
                         .iter()
-                        .map(|note| check::lines_before(bytes, &note.pointer))
+                        .map(|note| idmefv2::stream::lines_before(bytes, &note.pointer))
                         .collect();
                     (message, report, below)
                 })

@@ -269,7 +269,7 @@ impl Tally {
 /// reads never hold up the connection), handing each over in order.
 fn read(
     paths: &[PathBuf],
-    framing: crate::split::Framing,
+    framing: idmefv2::stream::Framing,
     limits: &Limits,
     tx: &mpsc::Sender<Read>,
 ) {

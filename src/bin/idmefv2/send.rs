@@ -20,10 +20,11 @@ use idmefv2::http::{
     tls::Pin,
 };
 
+use idmefv2::stream::{Body, Splitter};
+
 use crate::{
     check::Failure,
     serve::{parse_pin, read_option, runtime},
-    split::{Body, Splitter},
 };
 
 pub const EXAMPLES: &str = "\

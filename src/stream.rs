@@ -1,4 +1,6 @@
-//! Cutting an input stream into messages without reading it whole.
+//! Cutting an input stream into messages without reading it whole, and
+//! finding the line of a value in a message (for reports that point into
+//! a file).
 //!
 //! Two framings: a sequence of JSON texts separated by optional whitespace
 //! ([`Framing::Json`]), and one message per non-empty line
@@ -417,6 +419,127 @@ impl<R: BufRead> Splitter<R> {
     }
 }
 
+/// How many lines of `message` come before the one where the value at
+/// `pointer` starts; 0 when the pointer leads nowhere (a member that is
+/// missing names its object, which is found).
+pub fn lines_before(message: &[u8], pointer: &str) -> usize {
+    let at = locate(message, pointer).unwrap_or(0);
+    message[..at].iter().filter(|&&b| b == b'\n').count()
+}
+
+/// The offset in `json` where the value at `pointer` (RFC 6901) starts.
+/// It reads only as far as it needs and gives `None` for text that is not
+/// what the pointer expects; it never fails otherwise.
+fn locate(json: &[u8], pointer: &str) -> Option<usize> {
+    let mut at = skip_space(json, 0);
+    if pointer.is_empty() {
+        return Some(at);
+    }
+    for segment in pointer.strip_prefix('/')?.split('/') {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        at = match json.get(at)? {
+            b'{' => member(json, at + 1, &segment)?,
+            b'[' => element(json, at + 1, segment.parse().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+/// The start of the value of the member `name` of the object whose members
+/// start at `at`.
+fn member(json: &[u8], mut at: usize, name: &str) -> Option<usize> {
+    loop {
+        at = skip_space(json, at);
+        match json.get(at)? {
+            b'"' => {}
+            _ => return None,
+        }
+        let end = skip_value(json, at)?;
+        let key: String = serde_json::from_slice(json.get(at..end)?).ok()?;
+        at = skip_space(json, end);
+        if json.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_space(json, at + 1);
+        if key == name {
+            return Some(at);
+        }
+        at = skip_space(json, skip_value(json, at)?);
+        match json.get(at)? {
+            b',' => at += 1,
+            _ => return None,
+        }
+    }
+}
+
+/// The start of element `index` of the array whose elements start at `at`.
+fn element(json: &[u8], mut at: usize, index: usize) -> Option<usize> {
+    for _ in 0..index {
+        at = skip_space(json, skip_value(json, skip_space(json, at))?);
+        match json.get(at)? {
+            b',' => at += 1,
+            _ => return None,
+        }
+    }
+    let at = skip_space(json, at);
+    (json.get(at)? != &b']').then_some(at)
+}
+
+fn skip_space(json: &[u8], mut at: usize) -> usize {
+    while json.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// The offset just past the value starting at `at`.
+fn skip_value(json: &[u8], at: usize) -> Option<usize> {
+    match json.get(at)? {
+        b'"' => skip_string(json, at),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = at;
+            loop {
+                match json.get(i)? {
+                    b'"' => {
+                        i = skip_string(json, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let end = json[at..]
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || b",:}]".contains(b))
+                .map_or(json.len(), |n| at + n);
+            Some(end)
+        }
+    }
+}
+
+/// The offset just past the string whose opening quote is at `at`.
+fn skip_string(json: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    loop {
+        match json.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,5 +715,36 @@ mod tests {
                 (2, 1, "0123456789".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn pointers_lead_to_the_line_of_their_value() {
+        let json = br#"{
+  "Version": "2.D.V08",
+  "Na\u006De": {"x": [1, "a,]}", {"y": null}]},
+  "List": [
+    "first",
+    [2, 3],
+    {
+      "~/": true
+    }
+  ]
+}"#;
+        let line = |pointer: &str| lines_before(json, pointer);
+        assert_eq!(line(""), 0);
+        assert_eq!(line("/Version"), 1);
+        assert_eq!(line("/Name/x/2/y"), 2);
+        assert_eq!(line("/List"), 3);
+        assert_eq!(line("/List/0"), 4);
+        assert_eq!(line("/List/1/1"), 5);
+        assert_eq!(line("/List/2/~0~1"), 7);
+        // Nowhere to go: the message's first line.
+        for nowhere in ["/Missing", "/List/3", "/Version/0", "/List/x", "Version"] {
+            assert_eq!(line(nowhere), 0, "{nowhere}");
+        }
+        // Broken or truncated text never makes it fail.
+        for cut in 0..json.len() {
+            let _ = lines_before(&json[..cut], "/List/2/~0~1");
+        }
     }
 }
