@@ -154,7 +154,11 @@ pub use serde_json;
 pub use time;
 pub use uuid;
 
-// The README's transport example needs the `client` feature.
+// The examples of the README and of the guides in docs/ run as doctests;
+// the transport guide's need the `client` feature.
 #[doc = include_str!("../README.md")]
-#[cfg(all(doctest, feature = "client"))]
+#[cfg(doctest)]
 pub struct ReadmeDoctests;
+#[doc = include_str!("../docs/transport.md")]
+#[cfg(all(doctest, feature = "client"))]
+pub struct TransportGuideDoctests;

@@ -611,8 +611,8 @@ fn every_subcommand_has_help_with_an_example() {
 }
 
 #[test]
-fn readme_examples_are_what_the_tool_prints() {
-    let readme = String::from_utf8(read("README.md")).unwrap();
+fn the_cli_guide_examples_are_what_the_tool_prints() {
+    let readme = String::from_utf8(read("docs/cli.md")).unwrap();
     let block = |fence: &str| -> String {
         let start = readme.find(fence).expect(fence) + fence.len();
         let len = readme[start..].find("```").expect("closing fence");

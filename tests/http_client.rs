@@ -416,16 +416,14 @@ mod cli {
         words
     }
 
-    /// The commands and the outputs of the README's walkthrough, in order:
+    /// The commands and the outputs of the transport walkthrough
+    /// (`docs/transport.md`), in order:
     /// the lines of each `sh` block (continuations joined, comments
     /// dropped) and each `text` block.
     fn walkthrough() -> (Vec<String>, Vec<String>) {
-        let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-        let start = readme
-            .find("## Sending and receiving alerts")
-            .expect("the section");
-        let section = &readme[start..];
-        let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+        let guide =
+            fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/transport.md")).unwrap();
+        let section = guide.as_str();
         let (mut commands, mut outputs) = (Vec::new(), Vec::new());
         for (i, block) in section.split("```").enumerate() {
             if i % 2 == 0 {
@@ -456,7 +454,7 @@ mod cli {
             commands
                 .iter()
                 .find(|c| c.starts_with(prefix))
-                .unwrap_or_else(|| panic!("no `{prefix}` in the README"))
+                .unwrap_or_else(|| panic!("no `{prefix}` in docs/transport.md"))
                 .clone()
         };
         let root = env!("CARGO_MANIFEST_DIR");
@@ -474,7 +472,7 @@ mod cli {
         );
         assert!(made.status.success(), "{}", text(&made.stderr));
 
-        // The README's port, moved to a free one.
+        // The walkthrough's port, moved to a free one.
         let port = free_port().to_string();
         let local = |line: String| line.replace("4690", &port);
         let serve = words(&local(find("idmefv2 serve")));
@@ -521,7 +519,7 @@ mod cli {
         assert_eq!(stored.lines().count(), 2);
         serve.terminate(Duration::from_secs(30));
         let log = serve.stderr();
-        // The log as the README shows it, client ports and order aside
+        // The log as the walkthrough shows it, client ports and order aside
         // (send has several requests in flight), and without the test's
         // readiness probe (a connection closed before any handshake).
         let shape = |text: &str| -> Vec<String> {
