@@ -3,8 +3,8 @@
 reserved ahead by fallocate(FALLOC_FL_KEEP_SIZE); prints syncs per second,
 CPU per sync and latency for each side, in alternating pairs.
 
-Linux only. Used for BENCHMARKS.md ("Tried and not kept" under "The goal
-re-measured on a new machine"):
+Linux only. Used for docs/benchmarks-history.md ("Tried and not kept"
+under "The goal re-measured on a new machine"):
 
     python3 tools/scripts/sync_loop.py [DIRECTORY] [PAIRS] [SYNCS] [BYTES]
 
