@@ -71,7 +71,7 @@ fn alert(seen: &Sighting) -> idmefv2::Result<Message> {
         "{} failed SSH logins as {}",
         seen.failures, seen.user
     ))
-    .category(Category::AccessUnauthorized)
+    .category(Category::AccessForced)
     .priority(priority)
     .source(
         Source::builder(Id::generate())

@@ -68,6 +68,21 @@ pub fn essence(media_type: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Whether a media type names JSON text: `application/json`, `text/json`
+/// or any `+json` type, parameters and letter case aside. Such a body can
+/// be indented, or written as one NDJSON line, as it is.
+///
+/// ```
+/// use idmefv2::codec::is_json;
+/// assert!(is_json("Application/JSON; charset=utf-8"));
+/// assert!(is_json("application/problem+json"));
+/// assert!(!is_json("application/cbor"));
+/// ```
+pub fn is_json(media_type: &str) -> bool {
+    let essence = essence(media_type);
+    essence == "application/json" || essence == "text/json" || essence.ends_with("+json")
+}
+
 /// Adds a codec for the process, replacing any codec for the same media type.
 pub fn register(codec: impl Codec + 'static) {
     let key = essence(codec.media_type());

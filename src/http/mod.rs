@@ -132,13 +132,8 @@ pub(crate) fn random_below(bound: u64) -> u64 {
     hasher.finish() % bound.max(1)
 }
 
-/// Whether a media type is JSON text (`application/json`, `text/json`, or
-/// any `+json` type), whose body can be written as one NDJSON line as is.
 #[cfg(feature = "server")]
-pub(crate) fn is_json(media_type: &str) -> bool {
-    let essence = crate::codec::essence(media_type);
-    essence == "application/json" || essence == "text/json" || essence.ends_with("+json")
-}
+pub(crate) use crate::codec::is_json;
 
 /// The media types a receiver can answer in: its bodies are JSON.
 #[cfg(feature = "server")]

@@ -1,11 +1,18 @@
 //! Indenting encoded JSON without decoding it, so that nothing (member
 //! order, number forms) changes but whitespace.
 
-/// Whether a media type names a JSON encoding (`application/json`,
-/// `text/json`, `application/…+json`).
-pub fn is_json(media_type: &str) -> bool {
-    let essence = idmefv2::codec::essence(media_type);
-    essence.ends_with("/json") || essence.ends_with("+json")
+/// Writes one encoded message (indented with `pretty`) and a newline.
+pub fn write_line(
+    out: &mut impl std::io::Write,
+    encoded: &[u8],
+    pretty: bool,
+) -> std::io::Result<()> {
+    if pretty {
+        out.write_all(&indent(encoded))?;
+    } else {
+        out.write_all(encoded)?;
+    }
+    out.write_all(b"\n")
 }
 
 /// `json` indented by two spaces per level, `"name": value` in objects and
@@ -81,13 +88,5 @@ mod tests {
             String::from_utf8(expected).unwrap()
         );
         assert_eq!(indent(b"[ ]"), b"[]");
-    }
-
-    #[test]
-    fn json_media_types() {
-        assert!(is_json("application/json; charset=utf-8"));
-        assert!(is_json("Text/JSON"));
-        assert!(is_json("application/alert+json"));
-        assert!(!is_json("application/cbor"));
     }
 }
