@@ -120,13 +120,21 @@ pub mod codec;
 mod path;
 pub mod strict;
 pub mod upgrade;
-// 7. Transports, each behind its feature.
+// 7. Where received messages go, whatever carried them.
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod sink;
+// 8. Transports, each behind its feature; neither uses the other.
 #[cfg(any(feature = "client", feature = "server"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "client", feature = "server"))))]
 pub mod http;
 #[cfg(feature = "nats")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
 pub mod nats;
+// 9. Gateways: sinks that hand what one transport received to another.
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod gateway;
 
 pub use codec::SerializedMessage;
 pub use draft::{Draft, Version};

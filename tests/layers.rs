@@ -6,10 +6,12 @@
 use std::{fs, path::Path};
 
 /// Each module of `src/` (a file or a folder) with its rank: a module may
-/// use modules of a lower rank only. `http` and `nats` are the transports
-/// (features `client`/`server` and `nats`), which build on everything else;
-/// `nats` also offers a sink for the HTTPS server (a gateway into a stream).
-const RANKS: [(&str, u8); 13] = [
+/// use modules of a lower rank only. `sink` is where received messages go,
+/// whatever carried them; `http` and `nats` are the transports (features
+/// `client`/`server` and `nats`), which build on everything else and never
+/// on each other; `gateway` holds the sinks that pass what one transport
+/// received on to another.
+const RANKS: [(&str, u8); 15] = [
     ("error", 0),
     ("limits", 0),
     ("json", 1),
@@ -21,8 +23,10 @@ const RANKS: [(&str, u8); 13] = [
     ("path", 5),
     ("upgrade", 5),
     ("strict", 6),
-    ("http", 7),
+    ("sink", 7),
+    ("http", 8),
     ("nats", 8),
+    ("gateway", 9),
 ];
 
 /// The module that defines each name re-exported at the crate root.
