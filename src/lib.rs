@@ -128,14 +128,21 @@ mod path;
 pub mod upgrade;
 // 7. The specification's rules beyond the schema (they name IDMEF paths).
 pub mod strict;
-// 8. Transports, each behind its feature.
+// 8. Where received messages go, whatever carried them.
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod sink;
+// 9. Transports, each behind its feature; neither uses the other.
 #[cfg(any(feature = "client", feature = "server"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "client", feature = "server"))))]
 pub mod http;
-// 9. NATS JetStream, which also offers the HTTPS server a sink.
 #[cfg(feature = "nats")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
 pub mod nats;
+// 10. Gateways: sinks that hand what one transport received to another.
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod gateway;
 
 pub use codec::SerializedMessage;
 pub use draft::{Draft, Version};

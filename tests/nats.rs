@@ -439,12 +439,13 @@ mod gateway {
     use std::time::Duration;
 
     use idmefv2::{
+        gateway::nats::StreamSink,
         http::{
             client::{Client, SendError},
             server::Server,
             tls::ServerTls,
         },
-        nats::{self, Publisher, StreamSink, StreamSpec},
+        nats::{self, Publisher, StreamSpec},
     };
     use idmefv2_tools::support::Pki;
 

@@ -12,9 +12,10 @@
 //! persistent connections otherwise; HTTP/2 over plain TCP (`h2c`) is never
 //! used.
 //!
-//! - [`server`] (feature `server`): the receiving end — an axum extractor,
-//!   the [`Sink`](server::Sink) that keeps messages, a durable
-//!   [`FileSink`](server::FileSink), and a ready [`Server`](server::Server).
+//! - [`server`] (feature `server`): the receiving end — an axum extractor
+//!   and a ready [`Server`](server::Server) that hands each accepted
+//!   message to a [`Sink`](crate::sink::Sink) (such as the durable
+//!   [`FileSink`](crate::sink::FileSink)).
 //! - [`client`] (feature `client`): the sending end — a
 //!   [`Client`](client::Client) whose errors say whether to send again, and
 //!   a blocking facade.
@@ -29,7 +30,7 @@
 //! with an [`Outbox`](outbox::Outbox) sends again until it gets that
 //! promise, so a message may arrive twice (at least once, never zero
 //! times); a receiver drops repeats by `ID` with
-//! [`Dedup`](server::Dedup).
+//! [`Dedup`](crate::sink::Dedup).
 //!
 //! # The refusal body
 //!
@@ -131,9 +132,6 @@ pub(crate) fn random_below(bound: u64) -> u64 {
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     hasher.finish() % bound.max(1)
 }
-
-#[cfg(feature = "server")]
-pub(crate) use crate::codec::is_json;
 
 /// The media types a receiver can answer in: its bodies are JSON.
 #[cfg(feature = "server")]
@@ -250,7 +248,5 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
         assert_eq!(value["violations"][0]["pointer"], "/ID");
         assert_eq!(value["violations"][0]["reason"], "not a UUID");
-        assert!(is_json("application/problem+json"));
-        assert!(!is_json("application/cbor"));
     }
 }

@@ -77,8 +77,6 @@
 //! stream.)
 
 mod consume;
-#[cfg(feature = "server")]
-mod gateway;
 mod publish;
 mod stream;
 
@@ -87,9 +85,6 @@ use std::fmt;
 pub use async_nats;
 
 pub use consume::{Consumer, ConsumerBuilder, DeadLetter, Delivery, RunError, DEFAULT_ACK_WAIT};
-#[cfg(feature = "server")]
-#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
-pub use gateway::StreamSink;
 pub use publish::{Envelope, Pending, Publisher, PublisherBuilder, Receipt};
 pub use stream::StreamSpec;
 

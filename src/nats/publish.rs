@@ -65,15 +65,19 @@ impl Envelope {
         })
     }
 
-    /// A message an HTTPS receiver accepted (and so validated), as it is to
-    /// be kept: its body and media type unchanged.
+    /// A message a receiver accepted (and so validated), as it is to be
+    /// kept: its body and media type unchanged.
     #[cfg(feature = "server")]
-    pub(crate) fn received(received: crate::http::server::Received) -> Result<Self, crate::Error> {
-        header_safe(&received.content_type)?;
+    pub(crate) fn accepted(
+        id: String,
+        content_type: String,
+        payload: Bytes,
+    ) -> Result<Self, crate::Error> {
+        header_safe(&content_type)?;
         Ok(Envelope {
-            id: received.id,
-            content_type: received.content_type,
-            payload: received.body,
+            id,
+            content_type,
+            payload,
         })
     }
 

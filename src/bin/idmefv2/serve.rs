@@ -13,11 +13,12 @@ use std::{
 
 use clap::Args;
 use idmefv2::{
+    gateway::nats::StreamSink,
     http::{
         server::{Dedup, Event, FileSink, ReceiveOptions, Server, Sink},
         tls::{Pin, ServerTls},
     },
-    nats::{Endpoint, StreamSink},
+    nats::Endpoint,
     Limits,
 };
 

@@ -1,12 +1,14 @@
-//! An HTTPS receiver's sink that hands every accepted message to a
-//! JetStream stream (features `server` and `nats`).
+//! A receiver's sink that hands every accepted message to a JetStream
+//! stream (features `server` and `nats`).
 
 use std::time::Duration;
 
-use super::{Envelope, Error, Publisher};
-use crate::http::server::{Received, Sink, SinkError};
+use crate::{
+    nats::{Envelope, Error, Publisher},
+    sink::{Received, Sink, SinkError},
+};
 
-/// A [`Sink`] for [`crate::http::server`] that publishes each accepted
+/// A [`Sink`] (for [`crate::http::server`], say) that publishes each accepted
 /// message into a JetStream stream, so that the receiver answers `2xx`
 /// only once the stream has stored the message (on as many servers as the
 /// stream has replicas): the gateway of a receiver in front of a cluster.
@@ -21,7 +23,8 @@ use crate::http::server::{Received, Sink, SinkError};
 ///
 /// ```no_run
 /// use idmefv2::http::server::Server;
-/// use idmefv2::nats::{self, Publisher, StreamSink, StreamSpec};
+/// use idmefv2::gateway::nats::StreamSink;
+/// use idmefv2::nats::{self, Publisher, StreamSpec};
 ///
 /// # async fn run(server: Server, listener: tokio::net::TcpListener) -> Result<(), Box<dyn std::error::Error>> {
 /// let client = nats::connect("nats://127.0.0.1:4222").await?;
@@ -39,7 +42,7 @@ pub struct StreamSink {
 
 impl StreamSink {
     /// A sink publishing with `publisher`. Its
-    /// [`retry_for`](super::PublisherBuilder::retry_for) bounds how long a
+    /// [`retry_for`](crate::nats::PublisherBuilder::retry_for) bounds how long a
     /// request waits for the stream: keep it below the senders' timeout.
     pub fn new(publisher: Publisher) -> Self {
         StreamSink {
@@ -74,7 +77,8 @@ impl StreamSink {
 
 impl Sink for StreamSink {
     async fn keep(&self, message: Received) -> Result<(), SinkError> {
-        let envelope = Envelope::received(message).map_err(|e| self.failed(Error::Refused(e)))?;
+        let envelope = Envelope::accepted(message.id, message.content_type, message.body)
+            .map_err(|e| self.failed(Error::Refused(e)))?;
         let pending = self
             .publisher
             .send(envelope)
