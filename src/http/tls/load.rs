@@ -11,7 +11,7 @@ use rustls_pki_types::pem::PemObject;
 
 #[cfg(feature = "client")]
 use super::verify::ServerVerifier;
-use super::{provider::provider, ConfigError};
+use super::{problem::own_certificate, provider::provider, ConfigError};
 #[cfg(feature = "server")]
 use super::{
     verify::{ClientVerifier, PeerPolicy},
@@ -121,7 +121,9 @@ impl ServerTls {
             .map_err(|e| ConfigError::new(format!("TLS versions: {e}")))?
             .with_client_cert_verifier(Arc::new(verifier))
             .with_single_cert(self.chain.clone(), self.key.clone_key())
-            .map_err(|e| ConfigError::new(format!("server certificate and key: {e}")))?;
+            .map_err(|e| {
+                ConfigError::new(own_certificate("server certificate and key", &e).to_string())
+            })?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
@@ -140,9 +142,9 @@ pub(crate) fn client_config(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier));
     match identity {
-        Some((chain, key)) => builder
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| ConfigError::new(format!("client certificate and key: {e}"))),
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
+            ConfigError::new(own_certificate("client certificate and key", &e).to_string())
+        }),
         None => Ok(builder.with_no_client_auth()),
     }
 }

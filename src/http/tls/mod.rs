@@ -21,15 +21,21 @@
 //!
 //! The module has one room per job: `cert` reads the names out of a DER
 //! certificate, `verify` holds the client and server verifiers, `load`
-//! turns PEM text into rustls configurations, and `provider` states the
-//! cryptography they all use.
+//! turns PEM text into rustls configurations, `provider` states the
+//! cryptography they all use, and `problem` tells TLS failures in words
+//! ([`describe`], [`TlsProblem`]) for both ends' logs and errors.
 
 use std::{fmt, str::FromStr};
 
 mod cert;
 mod load;
+mod problem;
 mod provider;
 mod verify;
+
+pub use problem::{describe, find, TlsProblem, TlsProblemKind};
+#[cfg(feature = "server")]
+pub(crate) use problem::{handshake_end, HandshakeEnd};
 
 pub(crate) use load::certificates;
 #[cfg(feature = "client")]
@@ -176,30 +182,10 @@ impl fmt::Display for PeerIdentity {
     }
 }
 
-/// The rustls error in `error` (itself, or inside I/O errors, whose
-/// `source` skips what they wrap), told in words.
+/// The TLS failure in `error` (itself, or inside I/O errors, whose
+/// `source` skips what they wrap), told in words by [`describe`].
 pub(crate) fn explain(error: &(dyn std::error::Error + 'static)) -> Option<String> {
-    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
-        return Some(match tls {
-            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
-                rustls::OtherError(reason),
-            )) => {
-                format!("the peer's certificate is refused: {reason}")
-            }
-            rustls::Error::InvalidCertificate(problem) => {
-                format!("the peer's certificate is refused: {problem:?}")
-            }
-            rustls::Error::NoCertificatesPresented => {
-                "the peer presented no certificate".to_string()
-            }
-            rustls::Error::AlertReceived(alert) => {
-                format!("the peer ended the handshake with the alert {alert:?}")
-            }
-            other => other.to_string(),
-        });
-    }
-    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
-    explain(inner)
+    find(error).map(|problem| problem.to_string())
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 //! (readable DNS-IDs, no wildcard, pins) and, on the server, the allowed
 //! peer names.
 
-use std::{fmt, sync::Arc};
+use std::sync::Arc;
 
 use rustls::{
     client::danger::HandshakeSignatureValid,
     crypto::{self, WebPkiSupportedAlgorithms},
     pki_types::{CertificateDer, UnixTime},
-    CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme,
+    CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 #[cfg(feature = "client")]
 use rustls::{
@@ -23,37 +23,37 @@ use rustls::{
 
 #[cfg(feature = "client")]
 use super::cert::srv_ids;
-use super::{cert::dns_ids, provider::provider, ConfigError, Pin};
+use super::{
+    cert::dns_ids,
+    problem::{refused, TlsProblemKind as K},
+    provider::provider,
+    ConfigError, Pin,
+};
 
-/// A certificate refusal carrying our own reason.
-fn refused(reason: &str) -> rustls::Error {
-    #[derive(Debug)]
-    struct Reason(String);
-    impl fmt::Display for Reason {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(&self.0)
-        }
-    }
-    impl std::error::Error for Reason {}
-    rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(Reason(
-        reason.to_string(),
-    )))))
-}
+/// Why a certificate without DNS-IDs is refused: what follows "the peer's
+/// certificate".
+const NO_DNS_ID: &str = "has no DNS-ID (a common name identifies nobody)";
 
 /// The checks of the draft beyond path validation, shared by both sides:
 /// readable DNS-IDs, none with a wildcard, and a pinned fingerprint when
 /// pins are given. Returns the DNS-IDs.
 fn check_peer(end_entity: &CertificateDer<'_>, pins: &[Pin]) -> Result<Vec<String>, rustls::Error> {
-    let names = dns_ids(end_entity)
-        .ok_or_else(|| refused("the certificate's subject alternative names cannot be read"))?;
+    let names = dns_ids(end_entity).ok_or_else(|| {
+        refused(
+            K::UnsuitableCertificate,
+            "has subject alternative names that cannot be read",
+        )
+    })?;
     if names.iter().any(|n| n.contains('*')) {
         return Err(refused(
-            "the certificate has a wildcard DNS-ID, which IDMEFv2 peers must not use",
+            K::WildcardName,
+            "has a wildcard DNS-ID, which IDMEFv2 peers must not use",
         ));
     }
     if !pins.is_empty() && !pins.contains(&Pin::of(end_entity)) {
         return Err(refused(
-            "the certificate's SHA-256 fingerprint is not among the pinned ones",
+            K::NotPinned,
+            "is not pinned (its SHA-256 fingerprint is not among the pinned ones)",
         ));
     }
     Ok(names)
@@ -140,9 +140,7 @@ impl ClientCertVerifier for ClientVerifier {
             .verify_client_cert(end_entity, intermediates, now)?;
         let names = check_peer(end_entity, &self.policy.pins)?;
         if names.is_empty() {
-            return Err(refused(
-                "the client certificate has no DNS-ID (a common name identifies nobody)",
-            ));
+            return Err(refused(K::NoDnsId, NO_DNS_ID));
         }
         let allowed = &self.policy.allowed;
         if !allowed.is_empty()
@@ -151,7 +149,8 @@ impl ClientCertVerifier for ClientVerifier {
                 .any(|n| allowed.iter().any(|a| a.eq_ignore_ascii_case(n)))
         {
             return Err(refused(
-                "none of the client certificate's DNS-IDs is an allowed peer",
+                K::PeerNotAllowed,
+                "names no allowed peer (none of its DNS-IDs is allowed)",
             ));
         }
         Ok(verified)
@@ -242,6 +241,13 @@ fn wrong_name(error: &rustls::Error) -> bool {
     )
 }
 
+/// Whether a certificate has readable subject alternative names without
+/// a single DNS-ID.
+#[cfg(feature = "client")]
+fn no_dns_id(end_entity: &CertificateDer<'_>) -> bool {
+    dns_ids(end_entity).is_some_and(|names| names.is_empty())
+}
+
 #[cfg(feature = "client")]
 impl ServerCertVerifier for ServerVerifier {
     fn verify_server_cert(
@@ -275,18 +281,27 @@ impl ServerCertVerifier for ServerVerifier {
                             self.algorithms.all,
                         )?;
                     }
+                    // A certificate naming its holder by common name only.
+                    Err(e) if wrong_name(&e) && no_dns_id(end_entity) => {
+                        return Err(refused(K::NoDnsId, NO_DNS_ID))
+                    }
                     Err(e) => return Err(e),
                 }
             }
             // Pinned only: the exact certificate is trusted, and it must
             // still name the host.
             _ => {
-                let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| {
-                    rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
+                let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| {
+                    rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
+                        Arc::new(e),
+                    )))
                 })?;
                 if cert.verify_is_valid_for_subject_name(server_name).is_err()
                     && !self.has_srv_id(end_entity)
                 {
+                    if no_dns_id(end_entity) {
+                        return Err(refused(K::NoDnsId, NO_DNS_ID));
+                    }
                     return Err(rustls::Error::InvalidCertificate(
                         CertificateError::NotValidForName,
                     ));
