@@ -377,11 +377,14 @@ impl Server {
                             tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
                         let stream = match handshake {
                             Ok(Ok(stream)) => stream,
-                            Ok(Err(e)) => {
-                                let reason =
-                                    super::tls::explain(&e).unwrap_or_else(|| e.to_string());
-                                return refused(format!("TLS handshake failed: {reason}"));
-                            }
+                            // A client that left without a word (a sender whose
+                            // process ended, a port probe) was not refused.
+                            Ok(Err(e)) => match super::tls::handshake_end(&e) {
+                                super::tls::HandshakeEnd::HungUp => return,
+                                super::tls::HandshakeEnd::Failed(problem) => {
+                                    return refused(format!("TLS handshake failed: {problem}"));
+                                }
+                            },
                             Err(_) => return refused("TLS handshake timed out".into()),
                         };
                         let (_, session) = stream.get_ref();

@@ -24,6 +24,9 @@ use rcgen::{
 /// | `cn-server` | `ca` | CN `localhost` only |
 /// | `cn-client` | `ca` | CN `sensor.test` only |
 ///
+/// [`expired_leaf`](Pki::expired_leaf) and [`v1_leaf`](Pki::v1_leaf) add
+/// certificates that are expired or of X.509 version 1.
+///
 /// Each `NAME` has `NAME.pem` (certificate) and `NAME.key` (private key).
 pub struct Pki {
     /// The folder of the PEM files, removed when dropped.
@@ -172,6 +175,79 @@ impl Pki {
             .signed_by(&key, &issuer.cert, &issuer.key)
             .expect("leaf certificate");
         self.write(name, &cert, &key);
+    }
+
+    /// One more leaf certificate from the test CA, `NAME.pem` and
+    /// `NAME.key`, naming `dns_ids`, that expired at the start of 2021 (valid
+    /// through 2020); `client` picks the client or server key usage.
+    pub fn expired_leaf(&self, name: &str, dns_ids: &[&str], client: bool) {
+        let issuer = self.ca.as_ref().expect("the test CA");
+        let key = KeyPair::generate().expect("key");
+        let names: Vec<String> = dns_ids.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("params");
+        params.distinguished_name = DistinguishedName::new();
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![if client {
+            ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        let cert = params
+            .signed_by(&key, &issuer.cert, &issuer.key)
+            .expect("leaf certificate");
+        self.write(name, &cert, &key);
+    }
+
+    /// One more leaf certificate from the test CA, `NAME.pem` and
+    /// `NAME.key`: an X.509 version 1 certificate (no extensions at all,
+    /// so no subject alternative names), with `common_name` as its
+    /// subject. rcgen makes only version 3, so `openssl x509 -req` signs
+    /// it (OpenSSL writes version 1 when given no extensions); the caller
+    /// requires `openssl`.
+    pub fn v1_leaf(&self, name: &str, common_name: &str) {
+        let key = KeyPair::generate().expect("key");
+        let key_path = self.path(&format!("{name}.key"));
+        fs::write(&key_path, key.serialize_pem()).expect("write key");
+        let csr = self.path(&format!("{name}.csr"));
+        let run = |args: &[&str]| {
+            let out = super::run_bounded(
+                std::process::Command::new("openssl").args(args),
+                None,
+                std::time::Duration::from_secs(30),
+            );
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let subject = format!("/CN={common_name}");
+        run(&[
+            "req",
+            "-new",
+            "-key",
+            &self.arg(&format!("{name}.key")),
+            "-subj",
+            &subject,
+            "-out",
+            &csr.to_string_lossy(),
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr.to_string_lossy(),
+            "-CA",
+            &self.arg("ca.pem"),
+            "-CAkey",
+            &self.arg("ca.key"),
+            "-days",
+            "30",
+            "-out",
+            &self.arg(&format!("{name}.pem")),
+        ]);
     }
 
     /// A file of the folder.
