@@ -384,6 +384,9 @@ impl<R: BufRead> Splitter<R> {
             let first = self.pos;
             let mut ended = false;
             let mut any = false;
+            // The line's last byte, kept or not: a `\r` before the `\n` is
+            // the line end's, and never counts in the size.
+            let mut last = None;
             while !ended {
                 let chunk = self.reader.fill_buf()?;
                 if chunk.is_empty() {
@@ -397,6 +400,9 @@ impl<R: BufRead> Splitter<R> {
                     }
                     None => (chunk.len(), chunk.len()),
                 };
+                if take > 0 {
+                    last = Some(chunk[take - 1]);
+                }
                 self.current.keep(&chunk[..take]);
                 self.reader.consume(used);
             }
@@ -405,8 +411,10 @@ impl<R: BufRead> Splitter<R> {
             }
             self.pos.line += 1;
             let current = &mut self.current;
-            if current.size <= current.limit && current.buf.last() == Some(&b'\r') {
-                current.buf.pop();
+            if last == Some(b'\r') {
+                if current.size <= current.limit {
+                    current.buf.pop();
+                }
                 current.size -= 1;
             }
             if current.size <= current.limit && current.buf.iter().all(u8::is_ascii_whitespace) {
@@ -715,6 +723,25 @@ mod tests {
                 (2, 1, "0123456789".to_string())
             ]
         );
+        // Over it, the size counts the line's bytes without its `\r\n`
+        // or `\n`, however far past the limit the `\r` falls.
+        for chunk in [1, 4, 64] {
+            let items = split(
+                b"0123456789012\r\n012345678901234567890\r\n{}",
+                Framing::Lines,
+                10,
+                chunk,
+            );
+            assert_eq!(
+                texts(&items),
+                [
+                    (1, 1, "<13>".to_string()),
+                    (2, 1, "<21>".to_string()),
+                    (3, 1, "{}".to_string())
+                ],
+                "chunk size {chunk}"
+            );
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
 # Types of the compiled module idmefv2_rs._native (python/src/lib.rs).
 # Internal: the public API is the idmefv2_rs package.
-from typing import Any, List, Optional, Tuple, Type, TypeVar, final, overload
+from typing import Any, List, Optional, Tuple, Type, TypeVar, Union, final, overload
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DEPTH",
+    "Lines",
     "MAX_DEPTH_LIMIT",
     "Path",
     "__version__",
@@ -58,6 +59,13 @@ def decode(data: bytes, cls: Type[_T], max_bytes: int, max_depth: int) -> _T: ..
 def decode(data: bytes, cls: None, max_bytes: int, max_depth: int) -> Any: ...
 def refusal(data: bytes, strict: bool, max_bytes: int, max_depth: int) -> Optional[Exception]: ...
 def too_large(size: int, max_bytes: int) -> Exception: ...
+@final
+class Lines:
+    """The non-blank lines of a binary stream, as the crate cuts them."""
+
+    def __new__(cls, file: Any, max_bytes: int) -> Lines: ...
+    def __iter__(self) -> "Lines": ...
+    def __next__(self) -> Tuple[int, Union[bytes, int]]: ...
 def upgrade(
     message: Any, to: Optional[str], cls: Type[_T], max_depth: int
 ) -> Tuple[_T, str, List[Tuple[str, str, str, str, Any, Optional[str]]]]: ...

@@ -15,6 +15,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
 mod idmef;
+mod lines;
 mod path;
 mod read;
 mod scan;
@@ -281,6 +282,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_MAX_DEPTH", idmef::DEFAULT_MAX_DEPTH)?;
     m.add("MAX_DEPTH_LIMIT", MAX_DEPTH_LIMIT)?;
     m.add_class::<path::PyPath>()?;
+    m.add_class::<lines::Lines>()?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(dumps, m)?)?;

@@ -406,6 +406,23 @@ def test_ndjson_from_bytes_files_and_streams(tmp_path):
         list(idmefv2.validate_ndjson(stream))
 
 
+def test_ndjson_is_cut_as_the_command_line_tool_cuts_it():
+    good = json.dumps(MINIMAL).encode()
+    # A byte-order mark at the start is skipped; anywhere else it is kept
+    # with its line, which is then refused.
+    bom = b"\xef\xbb\xbf"
+    results = kinds(idmefv2.validate_ndjson(bom + good + b"\n" + bom + good))
+    assert results == [(1, "ok"), (2, "SerializationError")]
+    # A file object's own exception comes through as it was raised.
+
+    class Broken(io.RawIOBase):
+        def read(self, n=-1):
+            raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        list(idmefv2.validate_ndjson(Broken()))
+
+
 def test_ndjson_measures_an_over_long_line_without_keeping_it():
     limits = idmefv2.Limits(max_bytes=100)
     for body, ending in ((b"y" * 100_000, b"\r\n"), (b"z" * 101, b""), (b"w" * 102, b"\n")):
