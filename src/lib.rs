@@ -83,16 +83,20 @@
 //!   convert, upgrade, serve, send, publish, consume). Off by default.
 //!   Turns on `preserve_order`, `client`, `server` and `nats`.
 //! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
-//!   with the ring provider), with the durable [`http::outbox`] and DNS SRV
-//!   [`http::discovery`] (hickory-resolver). Off by default.
+//!   with the ring provider), with DNS SRV [`http::discovery`]
+//!   (hickory-resolver). Turns on `outbox`. Off by default.
+//! - `outbox`: [`outbox`], the delivery engine every sender shares: a
+//!   journal on disk (or a queue in memory), retries with backoff, dead
+//!   letters. Brings in tokio (timers and tasks) and ring, no transport.
+//!   Off by default; `client` and `nats` turn it on.
 //! - `server`: [`http::server`], the HTTPS receiver: axum extractor, sinks,
 //!   a ready server (tokio, hyper, axum, rustls with the ring provider).
 //!   Off by default.
 //! - `nats`: [`nats`], alerts on NATS JetStream: a publisher that waits
 //!   for the stream's acknowledgement, a durable consumer that
 //!   acknowledges after the caller's handler, dead letters for invalid
-//!   payloads, stream set-up. Brings in async-nats and tokio. Off by
-//!   default.
+//!   payloads, stream set-up. Brings in async-nats and tokio; turns on
+//!   `outbox`. Off by default.
 //!
 //! With no feature enabled, none of tokio, hyper, axum, rustls or
 //! async-nats is compiled.
@@ -127,6 +131,9 @@ pub mod http;
 #[cfg(feature = "nats")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
 pub mod nats;
+#[cfg(feature = "outbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
+pub mod outbox;
 
 pub use codec::SerializedMessage;
 pub use draft::{Draft, Version};

@@ -6,10 +6,11 @@
 use std::{fs, path::Path};
 
 /// Each module of `src/` (a file or a folder) with its rank: a module may
-/// use modules of a lower rank only. `http` and `nats` are the transports
+/// use modules of a lower rank only. `outbox` is the delivery engine the
+/// transports plug into, knowing none of them. `http` and `nats` are the transports
 /// (features `client`/`server` and `nats`), which build on everything else;
 /// `nats` also offers a sink for the HTTPS server (a gateway into a stream).
-const RANKS: [(&str, u8); 13] = [
+const RANKS: [(&str, u8); 14] = [
     ("error", 0),
     ("limits", 0),
     ("json", 1),
@@ -21,8 +22,9 @@ const RANKS: [(&str, u8); 13] = [
     ("path", 5),
     ("upgrade", 5),
     ("strict", 6),
-    ("http", 7),
-    ("nats", 8),
+    ("outbox", 7),
+    ("http", 8),
+    ("nats", 9),
 ];
 
 /// The module that defines each name re-exported at the crate root.
