@@ -270,7 +270,7 @@ pub(crate) fn object_from<'de, A: MapAccess<'de>>(
 /// into a model (any draft, valid or not): what the transports name a
 /// message by. `None` when the bytes are not a JSON object with one text
 /// `ID`.
-#[cfg(any(feature = "client", feature = "server", feature = "nats"))]
+#[cfg(any(feature = "outbox", feature = "server"))]
 pub(crate) fn message_id(bytes: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct OnlyId {
@@ -373,7 +373,7 @@ mod tests {
         assert!(parse_value(deep.as_bytes(), 6, 6).is_ok());
     }
 
-    #[cfg(any(feature = "client", feature = "server", feature = "nats"))]
+    #[cfg(any(feature = "outbox", feature = "server"))]
     #[test]
     fn message_ids_are_read_from_any_json_object() {
         use super::message_id;

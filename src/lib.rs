@@ -86,16 +86,20 @@
 //!   convert, upgrade, serve, send, publish, consume). Off by default.
 //!   Turns on `preserve_order`, `client`, `server` and `nats`.
 //! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
-//!   with the ring provider), with the durable [`http::outbox`] and DNS SRV
-//!   [`http::discovery`] (hickory-resolver). Off by default.
+//!   with the ring provider), with DNS SRV [`http::discovery`]
+//!   (hickory-resolver). Turns on `outbox`. Off by default.
+//! - `outbox`: [`outbox`], the delivery engine every sender shares: a
+//!   journal on disk (or a queue in memory), retries with backoff, dead
+//!   letters. Brings in tokio (timers and tasks) and ring, no transport.
+//!   Off by default; `client` and `nats` turn it on.
 //! - `server`: [`http::server`], the HTTPS receiver: axum extractor, sinks,
 //!   a ready server (tokio, hyper, axum, rustls with the ring provider).
 //!   Off by default.
 //! - `nats`: [`nats`], alerts on NATS JetStream: a publisher that waits
 //!   for the stream's acknowledgement, a durable consumer that
 //!   acknowledges after the caller's handler, dead letters for invalid
-//!   payloads, stream set-up. Brings in async-nats and tokio. Off by
-//!   default.
+//!   payloads, stream set-up. Brings in async-nats and tokio; turns on
+//!   `outbox`. Off by default.
 //!
 //! With no feature enabled, none of tokio, hyper, axum, rustls or
 //! async-nats is compiled.
@@ -128,7 +132,11 @@ mod path;
 pub mod upgrade;
 // 7. The specification's rules beyond the schema (they name IDMEF paths).
 pub mod strict;
-// 8. Where received messages go, whatever carried them.
+// 8. Where received messages go, whatever carried them; the delivery
+// engine that every sender shares.
+#[cfg(feature = "outbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
+pub mod outbox;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod sink;

@@ -278,7 +278,7 @@ mod cli {
         assert!(text(&foreign.stdout).starts_with("-:1: HTTP 403: go away\n"));
 
         let started = Instant::now();
-        let busy = send(&pki, &url("/busy"), &[], &message().1);
+        let busy = send(&pki, &url("/busy"), &["--give-up-after", "3"], &message().1);
         assert_eq!(busy.status.code(), Some(2));
         assert!(
             started.elapsed() >= Duration::from_secs(2),

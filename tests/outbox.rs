@@ -6,11 +6,13 @@
 
 use std::{fs, process::Output, sync::Arc, time::Duration};
 
-use idmefv2::http::{
-    client::Client,
+use idmefv2::{
+    http::{
+        client::Client,
+        server::{Dedup, FileSink, Server},
+        tls::ServerTls,
+    },
     outbox::{DeliveryOptions, Enqueued, Outbox, OutboxOptions},
-    server::{Dedup, FileSink, Server},
-    tls::ServerTls,
 };
 use idmefv2_tools::support::{
     self, cli, faults, fixture, free_port, inproc::InProcess, message, Pki,

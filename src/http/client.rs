@@ -47,7 +47,10 @@ use super::{
     discovery::{Discovery, HostResolver},
     tls::{self, ConfigError, Pin, ServerVerifier},
 };
-use crate::{Message, Violation};
+use crate::{
+    outbox::{Deliver, DeliverError, DeliverErrorKind},
+    Message, Violation,
+};
 
 /// How long a discovering client tries to connect to one target.
 const CONNECT_TIMEOUT_PER_TARGET: Duration = Duration::from_secs(5);
@@ -81,6 +84,8 @@ pub struct ClientBuilder {
     pins: Vec<Pin>,
     timeout: Duration,
     versions: Versions,
+    plaintext: bool,
+    authorization: Option<http::HeaderValue>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -90,11 +95,36 @@ impl fmt::Debug for ClientBuilder {
             .field("identity", &self.identity.is_some())
             .field("pins", &self.pins)
             .field("timeout", &self.timeout)
+            .field("plaintext", &self.plaintext)
+            .field("authorization", &self.authorization.is_some())
             .finish()
     }
 }
 
 impl ClientBuilder {
+    /// Allows `http://` URLs: messages then travel with no TLS at all,
+    /// readable and changeable by anyone on the way, and the receiver is
+    /// not authenticated. For receivers that speak nothing else, on a
+    /// network one trusts; `https://` URLs are still sent over TLS.
+    #[must_use]
+    pub fn insecure_plaintext(mut self) -> Self {
+        self.plaintext = true;
+        self
+    }
+
+    /// Sends HTTP Basic credentials (`Authorization: Basic …`) with every
+    /// request, for receivers that authenticate senders by user name and
+    /// password rather than by client certificate.
+    #[must_use]
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
+        let token = base64(format!("{user}:{password}").as_bytes());
+        let mut value = http::HeaderValue::from_str(&format!("Basic {token}"))
+            .expect("base64 is a valid header value");
+        value.set_sensitive(true);
+        self.authorization = Some(value);
+        self
+    }
+
     /// The client's certificate chain (leaf first) and private key, as PEM
     /// text: what mutual TLS presents to the receiver.
     #[must_use]
@@ -169,10 +199,20 @@ impl ClientBuilder {
                 let uri: Uri = url
                     .parse()
                     .map_err(|e| ConfigError::new(format!("URL {url:?}: {e}")))?;
-                if uri.scheme_str() != Some("https") {
-                    return Err(ConfigError::new(format!(
-                        "URL {url:?}: IDMEFv2 is sent over https only"
-                    )));
+                match uri.scheme_str() {
+                    Some("https") => {}
+                    Some("http") if self.plaintext => {}
+                    Some("http") => {
+                        return Err(ConfigError::new(format!(
+                            "URL {url:?}: IDMEFv2 is sent over https; an http:// receiver \
+                             needs plaintext allowed explicitly (insecure_plaintext)"
+                        )))
+                    }
+                    _ => {
+                        return Err(ConfigError::new(format!(
+                            "URL {url:?}: IDMEFv2 is sent over https only"
+                        )))
+                    }
                 }
                 if uri.host().is_none_or(str::is_empty) {
                     return Err(ConfigError::new(format!("URL {url:?}: no host")));
@@ -204,10 +244,20 @@ impl ClientBuilder {
             )),
             None => None,
         };
-        let config = tls::client_config(
-            identity,
-            ServerVerifier::new(roots, self.pins.clone())?.srv_id(srv_id),
-        )?;
+        let plain_url = matches!(&target, Target::Url(uri) if uri.scheme_str() == Some("http"));
+        let config = if plain_url && roots.is_none() && self.pins.is_empty() {
+            // No TLS will be spoken: a set-up that trusts nothing.
+            rustls::ClientConfig::builder_with_provider(tls::provider())
+                .with_protocol_versions(&[&rustls::version::TLS13])
+                .map_err(|e| ConfigError::new(format!("TLS versions: {e}")))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        } else {
+            tls::client_config(
+                identity,
+                ServerVerifier::new(roots, self.pins.clone())?.srv_id(srv_id),
+            )?
+        };
 
         let mut http = HttpConnector::new_with_resolver(resolver);
         http.enforce_http(false);
@@ -219,13 +269,21 @@ impl ClientBuilder {
             Endpoint::Domain(_) => self.timeout.min(CONNECT_TIMEOUT_PER_TARGET),
         };
         http.set_connect_timeout(Some(connect_timeout));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_only();
+        let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config);
+        let https = if self.plaintext {
+            https.https_or_http()
+        } else {
+            https.https_only()
+        };
         let connector = match self.versions {
             Versions::Both => https.enable_http1().enable_http2().wrap_connector(http),
             Versions::Http1 => https.enable_http1().wrap_connector(http),
             Versions::Http2 => https.enable_http2().wrap_connector(http),
+        };
+        let alert = Arc::new(std::sync::Mutex::new(None));
+        let connector = AlertWatch {
+            inner: connector,
+            alert: alert.clone(),
         };
         let mut builder = HyperClient::builder(TokioExecutor::new());
         builder
@@ -238,6 +296,8 @@ impl ClientBuilder {
                 target,
                 http: builder.build(connector),
                 timeout: self.timeout,
+                authorization: self.authorization,
+                alert,
             }),
         })
     }
@@ -256,8 +316,13 @@ enum Target {
 
 struct Inner {
     target: Target,
-    http: HyperClient<HttpsConnector<HttpConnector<HostResolver>>, Full<Bytes>>,
+    http: HyperClient<AlertWatch<HttpsConnector<HttpConnector<HostResolver>>>, Full<Bytes>>,
     timeout: Duration,
+    authorization: Option<http::HeaderValue>,
+    /// The last TLS failure seen on a connection after its handshake (the
+    /// receiver's alert refusing our certificate arrives then, in TLS 1.3),
+    /// in words.
+    alert: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// Sends IDMEFv2 messages to one receiver. Clones share connections.
@@ -301,6 +366,8 @@ impl Client {
             pins: Vec::new(),
             timeout: Duration::from_secs(30),
             versions: Versions::Both,
+            plaintext: false,
+            authorization: None,
         }
     }
 
@@ -353,15 +420,36 @@ impl Client {
 
     /// One request to `uri`.
     async fn exchange(&self, uri: Uri, body: Bytes, content_type: &str) -> Result<(), SendError> {
-        let request = http::Request::post(uri)
+        let mut request = http::Request::post(uri)
             .header(header::CONTENT_TYPE, content_type)
-            .header(header::ACCEPT, "application/json")
+            .header(header::ACCEPT, "application/json");
+        if let Some(authorization) = &self.inner.authorization {
+            request = request.header(header::AUTHORIZATION, authorization.clone());
+        }
+        let request = request
             .body(Full::new(body))
             .map_err(|e| SendError::Connection {
                 reason: format!("cannot make the request: {e}"),
             })?;
         let exchange = async {
-            let response = self.inner.http.request(request).await.map_err(from_hyper)?;
+            let response = match self.inner.http.request(request).await {
+                Ok(response) => response,
+                Err(e) => {
+                    let error = from_hyper(e);
+                    // A connection lost after the receiver sent a TLS alert
+                    // is that alert's doing (a refused client certificate).
+                    let alert = self
+                        .inner
+                        .alert
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take();
+                    return Err(match (error, alert) {
+                        (SendError::Connection { .. }, Some(reason)) => SendError::Tls { reason },
+                        (error, _) => error,
+                    });
+                }
+            };
             let status = response.status();
             let retry_after = response
                 .headers()
@@ -391,18 +479,7 @@ impl Client {
 /// The outcome of a send from the receiver's answer.
 fn judge(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Result<(), SendError> {
     let code = status.as_u16();
-    let text = || {
-        let mut text = String::from_utf8_lossy(body).trim().to_string();
-        if text.len() > 2048 {
-            let mut end = 2048;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            text.truncate(end);
-            text.push('…');
-        }
-        text
-    };
+    let text = || summary(body);
     if status.is_success() {
         Ok(())
     } else if code == 408 || code == 429 || status.is_server_error() {
@@ -425,6 +502,40 @@ fn judge(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Resu
     }
 }
 
+/// The most characters of a receiver's answer kept in a [`SendError`].
+pub const MAX_SUMMARY_CHARS: usize = 200;
+
+/// A receiver's answer in one line: the `<title>` of an HTML page, the
+/// first non-empty line of anything else, with runs of white space made
+/// one space and cut at [`MAX_SUMMARY_CHARS`].
+fn summary(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    let title = lower.find("<title").and_then(|start| {
+        let open = start + lower[start..].find('>')? + 1;
+        let close = open + lower[open..].find("</title")?;
+        Some(&text[open..close])
+    });
+    let line = title.unwrap_or_else(|| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or_default()
+    });
+    let mut out = String::new();
+    for (i, word) in line.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.chars().count() > MAX_SUMMARY_CHARS {
+        out = out.chars().take(MAX_SUMMARY_CHARS).collect();
+        out.push('…');
+    }
+    out
+}
+
 /// `Retry-After` as seconds or an HTTP date.
 fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
@@ -441,10 +552,23 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 /// Sorts a failed exchange into TLS and connection failures.
 fn from_hyper(error: hyper_util::client::legacy::Error) -> SendError {
     let mut reasons: Vec<String> = Vec::new();
+    let connecting = error.is_connect();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(e) = source {
         if let Some(reason) = tls::explain(e) {
-            return SendError::Tls { reason };
+            return SendError::Tls {
+                reason: about_alert(e, reason),
+            };
+        }
+        if connecting
+            && e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::UnexpectedEof)
+        {
+            return SendError::Tls {
+                reason: "the receiver closed the connection during the TLS handshake \
+                         (it may have refused our client certificate, or sent none)"
+                    .to_string(),
+            };
         }
         let text = e.to_string();
         if !reasons.iter().any(|r| r.contains(&text)) {
@@ -455,6 +579,168 @@ fn from_hyper(error: hyper_util::client::legacy::Error) -> SendError {
     SendError::Connection {
         reason: reasons.join(": "),
     }
+}
+
+/// `reason` (a TLS failure in words), with what it likely means when the
+/// failure is an alert by which the receiver refused our certificate.
+fn about_alert(error: &(dyn std::error::Error + 'static), reason: String) -> String {
+    use rustls::AlertDescription as A;
+    let alert = error.downcast_ref::<rustls::Error>().or_else(|| {
+        error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.get_ref())
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+    });
+    match alert {
+        Some(rustls::Error::AlertReceived(
+            A::BadCertificate
+            | A::UnsupportedCertificate
+            | A::CertificateRevoked
+            | A::CertificateExpired
+            | A::CertificateUnknown
+            | A::UnknownCA
+            | A::CertificateRequired
+            | A::AccessDenied,
+        )) => format!("{reason}: the receiver refused our client certificate (or we sent none)"),
+        _ => reason,
+    }
+}
+
+/// Watches the connections a client makes for TLS failures after the
+/// handshake (in TLS 1.3 the receiver judges our certificate once the
+/// client has finished its part, and says so by an alert on the first
+/// read), so that a send lost to one is told as a TLS failure.
+#[derive(Clone)]
+struct AlertWatch<C> {
+    inner: C,
+    alert: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl<C> tower_service::Service<Uri> for AlertWatch<C>
+where
+    C: tower_service::Service<Uri>,
+    C::Future: Send + 'static,
+{
+    type Response = Watched<C::Response>;
+    type Error = C::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let alert = self.alert.clone();
+        Box::pin(async move {
+            Ok(Watched {
+                inner: connecting.await?,
+                alert,
+            })
+        })
+    }
+}
+
+/// A connection whose TLS failures are noted; see [`AlertWatch`].
+struct Watched<S> {
+    inner: S,
+    alert: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl<S> Watched<S> {
+    fn note<T>(&self, outcome: &std::task::Poll<std::io::Result<T>>) {
+        if let std::task::Poll::Ready(Err(e)) = outcome {
+            if let Some(reason) = tls::explain(e) {
+                let reason = about_alert(e, reason);
+                *self.alert.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+            }
+        }
+    }
+}
+
+impl<S: hyper::rt::Read + Unpin> hyper::rt::Read for Watched<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let outcome = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        self.note(&outcome);
+        outcome
+    }
+}
+
+impl<S: hyper::rt::Write + Unpin> hyper::rt::Write for Watched<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let outcome = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.note(&outcome);
+        outcome
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let outcome = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.note(&outcome);
+        outcome
+    }
+}
+
+impl<S: hyper_util::client::legacy::connect::Connection>
+    hyper_util::client::legacy::connect::Connection for Watched<S>
+{
+    fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
+        self.inner.connected()
+    }
+}
+
+/// Standard base64 (RFC 4648, with padding), for Basic credentials.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Why a message was not delivered.
@@ -474,8 +760,8 @@ pub enum SendError {
         /// The receiver's violations, when its body lists them; empty
         /// otherwise.
         violations: Vec<Violation>,
-        /// The body as text (at most 2 KiB), for receivers that explain
-        /// themselves otherwise.
+        /// The body in one line (see [`MAX_SUMMARY_CHARS`]), for receivers
+        /// that explain themselves otherwise.
         body: String,
     },
     /// A 5xx answer, or 408 (timeout) or 429 (too many requests): the
@@ -485,7 +771,7 @@ pub enum SendError {
         status: u16,
         /// How long the receiver asked to wait (`Retry-After`).
         retry_after: Option<Duration>,
-        /// The body as text (at most 2 KiB).
+        /// The body in one line (see [`MAX_SUMMARY_CHARS`]).
         body: String,
     },
     /// A status that is neither success nor error (1xx, 3xx): the
@@ -493,7 +779,7 @@ pub enum SendError {
     UnexpectedStatus {
         /// The status code.
         status: u16,
-        /// The body as text (at most 2 KiB).
+        /// The body in one line (see [`MAX_SUMMARY_CHARS`]).
         body: String,
     },
     /// TLS failed: one side refused the other's certificate, or the
@@ -612,6 +898,49 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+impl SendError {
+    /// What a delivery engine does after this failure: a 4xx refusal is
+    /// [`Refused`](DeliverErrorKind::Refused); a 500 (the receiver failed
+    /// on this message) [`Failed`](DeliverErrorKind::Failed); a TLS failure
+    /// [`Fatal`](DeliverErrorKind::Fatal); anything else (502, 503, 504,
+    /// 408, 429, other statuses, no connection, a timeout, no receiver
+    /// found) [`Unavailable`](DeliverErrorKind::Unavailable).
+    pub fn kind(&self) -> DeliverErrorKind {
+        match self {
+            SendError::Refused { .. } => DeliverErrorKind::Refused,
+            SendError::Unavailable { status: 500, .. } => DeliverErrorKind::Failed,
+            SendError::Tls { .. } => DeliverErrorKind::Fatal,
+            _ => DeliverErrorKind::Unavailable,
+        }
+    }
+}
+
+impl From<SendError> for DeliverError {
+    fn from(error: SendError) -> Self {
+        let kind = error.kind();
+        let status = error.status();
+        let retry_after = error.retry_after();
+        let violations = error.violations().to_vec();
+        let mut converted = DeliverError::new(kind, error)
+            .with_retry_after(retry_after)
+            .with_violations(violations);
+        if let Some(status) = status {
+            converted = converted.with_status(status);
+        }
+        converted
+    }
+}
+
+/// The HTTPS client as a transport of the [`outbox`](crate::outbox): each
+/// message one `POST`, judged as [`SendError::kind`] says.
+impl Deliver for Client {
+    async fn deliver(&self, body: &[u8], content_type: &str) -> Result<(), DeliverError> {
+        self.send_bytes(Bytes::copy_from_slice(body), content_type)
+            .await
+            .map_err(DeliverError::from)
+    }
+}
+
 /// A client for code that is not async: each call blocks until the
 /// receiver answers.
 pub mod blocking {
@@ -711,6 +1040,37 @@ mod tests {
         assert!(!judge(StatusCode::FOUND, None, b"")
             .unwrap_err()
             .is_permanent());
+    }
+
+    #[test]
+    fn a_receivers_answer_is_summed_up_in_one_bounded_line() {
+        let page = b"<!DOCTYPE html>\n<html><head>\n<TITLE>500 Internal\n Server Error</TITLE>\n</head><body><h1>Oops</h1>\n<p>lines</p></body></html>\n";
+        assert_eq!(summary(page), "500 Internal Server Error");
+        assert_eq!(summary(b"\n\n  first line  \nsecond\n"), "first line");
+        let long = "x".repeat(MAX_SUMMARY_CHARS + 50);
+        let cut = summary(long.as_bytes());
+        assert_eq!(cut.chars().count(), MAX_SUMMARY_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"a"), "YQ==");
+    }
+
+    #[test]
+    fn answers_sort_into_the_kinds_the_outbox_acts_on() {
+        use crate::outbox::DeliverErrorKind as K;
+        let kind = |code: u16| {
+            judge(StatusCode::from_u16(code).unwrap(), None, b"")
+                .unwrap_err()
+                .kind()
+        };
+        assert_eq!(kind(400), K::Refused);
+        assert_eq!(kind(500), K::Failed);
+        for code in [502, 503, 504, 408, 429] {
+            assert_eq!(kind(code), K::Unavailable, "{code}");
+        }
+        let tls = SendError::Tls { reason: "x".into() };
+        assert_eq!(DeliverError::from(tls).kind(), K::Fatal);
     }
 
     #[test]

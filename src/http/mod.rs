@@ -19,15 +19,15 @@
 //! - [`client`] (feature `client`): the sending end — a
 //!   [`Client`](client::Client) whose errors say whether to send again, and
 //!   a blocking facade.
-//! - [`outbox`] (feature `client`): a journal on disk that keeps each
-//!   message from before it is sent until the receiver acknowledges it,
-//!   with retries, a dead-letter file, and recovery after a crash.
+//! - the durable sender is the transport-agnostic
+//!   [`outbox`](crate::outbox) (feature `outbox`, implied by `client`),
+//!   which a [`Client`](client::Client) plugs into.
 //! - [`discovery`] (feature `client`): finding a domain's receivers by
 //!   DNS SRV records, for [`Client::discover`](client::Client::discover).
 //!
 //! The draft makes the 2xx the receiver's promise that the message is
 //! kept, and says nothing of what a sender does otherwise. Here, a sender
-//! with an [`Outbox`](outbox::Outbox) sends again until it gets that
+//! with an [`Outbox`](crate::outbox::Outbox) sends again until it gets that
 //! promise, so a message may arrive twice (at least once, never zero
 //! times); a receiver drops repeats by `ID` with
 //! [`Dedup`](crate::sink::Dedup).
@@ -51,9 +51,6 @@ pub mod client;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod discovery;
-#[cfg(feature = "client")]
-#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub mod outbox;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
@@ -120,18 +117,8 @@ pub(crate) fn parse_violations(body: &[u8]) -> Option<Vec<Violation>> {
     )
 }
 
-/// A random number in `0..bound` (`bound` at least 1), for retry jitter
-/// and SRV weights: std's randomly keyed SipHash over a counter. Not for
-/// secrets.
 #[cfg(feature = "client")]
-pub(crate) fn random_below(bound: u64) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.finish() % bound.max(1)
-}
+pub(crate) use crate::outbox::random_below;
 
 /// The media types a receiver can answer in: its bodies are JSON.
 #[cfg(feature = "server")]

@@ -19,7 +19,11 @@ use bytes::Bytes;
 use tokio::{sync::Semaphore, task::JoinHandle};
 
 use super::Error;
-use crate::{codec, Limits, Message};
+use crate::{
+    codec,
+    outbox::{Deliver, DeliverError, DeliverErrorKind},
+    Limits, Message,
+};
 
 /// A valid alert, encoded, with the `ID` that names it: what a
 /// [`Publisher`] sends.
@@ -328,6 +332,36 @@ impl Publisher {
             receipt
         });
         Ok(Pending { task })
+    }
+}
+
+/// The publisher as a transport of the [`outbox`](crate::outbox): a JSON
+/// alert is checked (an invalid one is
+/// [`Refused`](DeliverErrorKind::Refused) with its violations, as is a
+/// media type other than JSON, which the outbox cannot check), then
+/// published and acknowledged as [`publish_json`](Publisher::publish_json)
+/// does; a publish not acknowledged within
+/// [`PublisherBuilder::retry_for`] is
+/// [`Unavailable`](DeliverErrorKind::Unavailable).
+impl Deliver for Publisher {
+    async fn deliver(&self, body: &[u8], content_type: &str) -> Result<(), DeliverError> {
+        if codec::essence(content_type) != "application/json" {
+            return Err(DeliverError::new(
+                DeliverErrorKind::Refused,
+                format!("the NATS publisher takes application/json from an outbox, not {content_type:?}"),
+            ));
+        }
+        match self.publish_json(Bytes::copy_from_slice(body)).await {
+            Ok(_) => Ok(()),
+            Err(Error::Refused(e)) => {
+                let violations = e.violations().into_owned();
+                Err(
+                    DeliverError::new(DeliverErrorKind::Refused, Error::Refused(e))
+                        .with_violations(violations),
+                )
+            }
+            Err(e) => Err(DeliverError::new(DeliverErrorKind::Unavailable, e)),
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use super::{Received, Sink, SinkError};
 /// passed on, since it is kept already.
 ///
 /// Senders that retry (such as the durable outbox,
-/// [`crate::http::outbox`]) deliver at least once, so a message whose
+/// `idmefv2::outbox`) deliver at least once, so a message whose
 /// acknowledgement was lost (the receiver was killed after its sync and
 /// before its answer, or the connection dropped) comes again. The window
 /// is the `capacity` most recently kept IDs, in memory: a repeat older

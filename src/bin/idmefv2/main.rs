@@ -69,7 +69,7 @@ enum Command {
     #[command(after_help = serve::EXAMPLES)]
     Serve(serve::ServeArgs),
     /// Send messages to an IDMEFv2 receiver over HTTPS (mutual TLS).
-    #[command(after_help = send::EXAMPLES)]
+    #[command(after_help = send::EXAMPLES.as_str())]
     Send(send::SendArgs),
 }
 

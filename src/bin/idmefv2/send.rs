@@ -1,23 +1,30 @@
-//! `idmefv2 send`: post messages to an IDMEFv2 receiver over HTTPS.
+//! `idmefv2 send`: post messages to an IDMEFv2 receiver over HTTPS, through
+//! the library's delivery engine (`idmefv2::outbox`): a journal on disk
+//! with `--spool`, a queue in memory without; one retry policy either way.
 
 use std::{
-    collections::HashMap,
     io::{self, IsTerminal, Write},
     net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
-        mpsc, Arc, Mutex,
+        mpsc, Arc, LazyLock, Mutex,
     },
     time::Duration,
 };
 
 use clap::Args;
-use idmefv2::http::{
-    client::{Client, SendError},
-    outbox::{DeliveryOptions, Enqueued, Event, Key, Outbox, OutboxError, OutboxOptions},
-    tls::Pin,
+use idmefv2::{
+    http::{
+        client::{Client, SendError},
+        tls::Pin,
+    },
+    outbox::{
+        DeliverError, DeliveryOptions, Enqueued, Event, Outbox, OutboxError, OutboxOptions,
+        DEFAULT_CONCURRENCY, DEFAULT_FIRST_DELAY, DEFAULT_GIVE_UP_AFTER, DEFAULT_MAX_ATTEMPTS,
+        DEFAULT_MAX_BYTES, DEFAULT_MAX_DELAY, DEFAULT_REMEMBER,
+    },
 };
 
 use idmefv2::stream::{Body, Splitter};
@@ -27,7 +34,13 @@ use crate::{
     serve::{parse_pin, read_option, runtime},
 };
 
-pub const EXAMPLES: &str = "\
+/// The environment variable `--user` is read from when not given.
+pub const USER_ENV: &str = "IDMEFV2_USER";
+
+/// The help text after the options, with the engine's defaults.
+pub static EXAMPLES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "\
 Examples:
   idmefv2 send --url https://siem.example.org:4690/ --cert sensor.pem \\
       --key sensor.key --ca ca.pem alert.json
@@ -37,6 +50,10 @@ Examples:
       --cert sensor.pem --key sensor.key --ca ca.pem --ndjson -
   idmefv2 send --domain example.org --spool /var/spool/idmefv2 \\
       --cert sensor.pem --key sensor.key --ca ca.pem
+  {USER_ENV}=sensor:secret idmefv2 send --url http://10.0.0.5:8080/ \\
+      --insecure-plaintext alert.json
+  idmefv2 send --url https://siem.example.org:4690/ --ca ca.pem \\
+      --ndjson --from-rejects rejects.ndjson
 
 Each message is sent as it is, as its own POST with Content-Type
 application/json (any draft: the receiver judges). Up to --concurrency
@@ -46,15 +63,28 @@ offers it, over several HTTP/1.1 connections otherwise.
 The receiver is trusted through --ca (its certificate must chain to it and
 name the URL's host, without wildcard), through --pin (the SHA-256 of its
 certificate's DER encoding in hex, colons allowed, as `openssl x509 -noout
--fingerprint -sha256` prints it), or both. Only TLS 1.3 is spoken.
+-fingerprint -sha256` prints it), or both; an https URL needs one of them.
+Only TLS 1.3 is spoken. --cert and --key (together) present a client
+certificate (mutual TLS); --user USER:PASSWORD (or ${USER_ENV}, which stays
+out of the process list) sends HTTP Basic credentials instead or as well.
+--insecure-plaintext allows http:// URLs: no TLS at all.
 
 For each refused message the receiver's reasons are printed, one line each,
-SOURCE:LINE: POINTER: REASON (or SOURCE:LINE: HTTP STATUS: BODY when the
-receiver gives no list), then \"N accepted, M refused, K not delivered\".
-Without --spool, a 5xx answer, a timeout or a lost connection is tried
-twice more (after the receiver's Retry-After, at most 10 s), and a message
-still not delivered then is reported and dropped. A progress line is shown
-on a terminal.
+SOURCE:LINE: POINTER: REASON (or SOURCE:LINE: HTTP STATUS: ANSWER, the
+answer cut to one line: an HTML page's title, or the first line), then
+\"N accepted, M refused, K not delivered\". A progress line is shown on a
+terminal.
+
+Every message goes through one retry policy. A 4xx answer (but 408 and
+429) is a refusal: never sent again. A 500 is the receiver failing on that
+message: sent again, and given up after --max-attempts such answers (its
+answers printed; with --spool, kept in the dead-letter file). Other
+failures (502, 503, 504, 408, 429, no connection, a timeout) pause all
+sending, from {first} ms doubling up to {max} s, with jitter, never less
+than the receiver's Retry-After, and sending goes on until every message
+is delivered or nothing was acknowledged for --give-up-after seconds. A
+TLS failure (the receiver's certificate not trusted, or ours refused by
+the receiver) ends sending at once.
 
 --domain finds the receivers in DNS (the SRV records _idmef._tcp.DOMAIN):
 lowest priority first, weighted random within a priority, the next target
@@ -63,34 +93,41 @@ the target must name the target host (DNS-ID) or carry the SRV-ID
 _idmef.DOMAIN. --dns-server asks that nameserver (and only it) instead of
 the system's.
 
-With --spool DIR, every message is first written to the journal in DIR
-and synced to disk, then sent; a message leaves the journal when the
-receiver answers 2xx, or moves to DIR/dead-letter.ndjson with the
-receiver's reasons on a 4xx. Transient failures (5xx, 408, 429, no
-connection, a timeout) pause all sending, from 250 ms doubling up to 30 s,
-with jitter, never less than the receiver's Retry-After, and sending goes
-on until every message is delivered or nothing was acknowledged for
---give-up-after seconds; what is left stays in DIR for the next run. A
-TLS failure ends sending at once (the messages stay in DIR). Either way
-the input is still read to its end into DIR, so that nothing given to the
+Without --spool, messages wait in memory (at most --spool-max-bytes of
+them; reading waits for room), and what is not delivered when sending
+stops is reported and dropped. With --spool DIR, every message is first
+written to the journal in DIR and synced to disk, then sent; a message
+leaves the journal when the receiver answers 2xx, or moves to
+DIR/dead-letter.ndjson with the receiver's reasons when refused. What is
+not delivered when sending stops stays in DIR for the next run, and the
+input is still read to its end into DIR, so that nothing given to the
 sender is lost. Killed at any point, the next run resumes from the
 journal: with no FILE it only sends what DIR holds; given the same input
 again, it skips what the journal shows delivered (by message ID and
-SHA-256 of the bytes, for the last 100,000 delivered). The journal is kept
-under --spool-max-bytes; when full, reading waits for deliveries to make
-room, and stops with an error when none can.
+SHA-256 of the bytes, for the last {remember} delivered). The journal is
+kept under --spool-max-bytes; when full, reading waits for deliveries to
+make room, and stops with an error when none can.
+
+--from-rejects reads the file `idmefv2 serve --rejects` writes (with
+--ndjson): each line a JSON object whose `body` member holds a refused
+message as received, which is sent again.
 
 An input without any message is reported as \"no message found\".
 
-Exit status: 0 all accepted, 1 some refused (4xx) or an input without any
-message, 2 a usage, TLS or
-connection failure, a 5xx that persisted, or (with --spool) messages left
-pending in the spool.";
+Exit status: 0 all accepted, 1 some refused or an input without any
+message, 2 a usage, TLS or connection failure, messages not delivered,
+or (with --spool) messages left pending in the spool.",
+        first = DEFAULT_FIRST_DELAY.as_millis(),
+        max = DEFAULT_MAX_DELAY.as_secs(),
+        remember = DEFAULT_REMEMBER,
+    )
+});
 
 /// Options of `idmefv2 send`.
 #[derive(Args)]
 pub struct SendArgs {
-    /// The receiver's URL (https://HOST:PORT/PATH).
+    /// The receiver's URL (https://HOST:PORT/PATH, or http:// with
+    /// --insecure-plaintext).
     #[arg(
         long,
         value_name = "URL",
@@ -109,37 +146,67 @@ pub struct SendArgs {
     /// Keep every message in a journal in DIR until it is delivered.
     #[arg(long, value_name = "DIR")]
     spool: Option<PathBuf>,
-    /// With --spool: stop when nothing was acknowledged for SECS seconds
-    /// (the rest stays in the spool).
     #[arg(
         long = "give-up-after",
         value_name = "SECS",
-        default_value_t = 300,
-        requires = "spool"
+        default_value_t = DEFAULT_GIVE_UP_AFTER.as_secs(),
+        help = "Stop when nothing was acknowledged for SECS seconds (with --spool, the rest stays in the spool)"
     )]
     give_up_after: u64,
-    /// With --spool: the most bytes the journal may take.
-    #[arg(long = "spool-max-bytes", value_name = "N", default_value_t = 256 << 20, requires = "spool")]
+    #[arg(
+        long = "max-attempts",
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_ATTEMPTS,
+        value_parser = clap::value_parser!(u32).range(1..),
+        help = "Give a message up once the receiver answered 500 to it N times (502, 503, 504, 408, 429 and lost connections are retried until --give-up-after)"
+    )]
+    max_attempts: u32,
+    #[arg(
+        long = "spool-max-bytes",
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_BYTES,
+        help = "The most bytes the journal (or, without --spool, the messages waiting in memory) may take"
+    )]
     spool_max_bytes: u64,
-    /// The client's certificate chain, PEM (leaf first).
-    #[arg(long, value_name = "PEM", requires = "key")]
+    /// The client's certificate chain, PEM (leaf first); with --key.
+    #[arg(long, value_name = "PEM")]
     cert: Option<PathBuf>,
-    /// The client's private key, PEM.
-    #[arg(long, value_name = "PEM", requires = "cert")]
+    /// The client's private key, PEM; with --cert.
+    #[arg(long, value_name = "PEM")]
     key: Option<PathBuf>,
     /// CA bundle the receiver's certificate must chain to, PEM.
-    #[arg(long, value_name = "PEM", required_unless_present = "pin")]
+    #[arg(long, value_name = "PEM")]
     ca: Option<PathBuf>,
     /// Accept only a receiver certificate with this SHA-256 fingerprint
     /// (repeatable).
     #[arg(long, value_name = "SHA256", value_parser = parse_pin)]
     pin: Vec<Pin>,
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    /// INSECURE: allow an http:// URL, sending messages and credentials
+    /// with no TLS at all (readable and changeable on the way, the
+    /// receiver not authenticated).
+    #[arg(long = "insecure-plaintext")]
+    insecure_plaintext: bool,
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        help = format!("HTTP Basic credentials for the receiver (default: ${USER_ENV}, which keeps the password out of the process list)")
+    )]
+    user: Option<String>,
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_CONCURRENCY as u16,
+        value_parser = clap::value_parser!(u16).range(1..),
+        help = "Requests in flight at once"
+    )]
     concurrency: u16,
     /// One message per non-empty line.
     #[arg(long)]
     ndjson: bool,
+    /// The input is what `idmefv2 serve --rejects` writes: one JSON
+    /// object per line, the message to send in its `body` member.
+    #[arg(long = "from-rejects", requires = "ndjson")]
+    from_rejects: bool,
     /// Largest message read from the input, in bytes; a longer one is
     /// reported and not sent (the receiver has its own limit).
     #[arg(long, value_name = "BYTES", default_value_t = MAX_INPUT_BYTES,
@@ -151,22 +218,36 @@ pub struct SendArgs {
     paths: Vec<PathBuf>,
 }
 
-/// How many tries a transiently failed message gets.
-const ATTEMPTS: u32 = 3;
-/// The longest wait between two tries.
-const MAX_WAIT: Duration = Duration::from_secs(10);
 /// The default of `--max-bytes`: the largest message read from the input.
 const MAX_INPUT_BYTES: usize = 64 << 20;
+/// How many messages one journal write (and sync) takes at most.
+const ENQUEUE_BATCH: usize = 512;
+
+/// Where a message came from: the input's name and the line it starts on.
+type Origin = (Arc<str>, usize);
+
+/// `count` `thing`s, in good English ("1 message", "2 messages").
+fn counted(count: usize, thing: &str) -> String {
+    if count == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{count} {thing}s")
+    }
+}
 
 /// Counts, and the output they go with.
 #[derive(Default)]
 struct Tally {
     accepted: AtomicUsize,
     refused: AtomicUsize,
-    undelivered: AtomicUsize,
+    /// Messages not sent at all (too large, not a rejects record).
+    unsent: AtomicUsize,
     read: AtomicUsize,
-    /// A failure that makes sending the rest pointless (TLS, input).
+    skipped: AtomicUsize,
+    /// A failure that makes reading on pointless (input, spool).
     fatal: AtomicBool,
+    /// Set when reading should stop: the run without spool has ended.
+    stop_reading: AtomicBool,
     /// Whether an input held no message at all.
     empty: AtomicBool,
     /// `--max-bytes`, for the reports of messages over it.
@@ -177,19 +258,6 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(max_bytes: usize) -> Self {
-        Self {
-            max_bytes,
-            ..Self::default()
-        }
-    }
-
-    fn done(&self) -> usize {
-        self.accepted.load(Ordering::Relaxed)
-            + self.refused.load(Ordering::Relaxed)
-            + self.undelivered.load(Ordering::Relaxed)
-    }
-
     /// Prints `text` on stdout (or stderr), clearing the progress line
     /// first.
     fn print(&self, text: &str, to_stderr: bool) {
@@ -204,56 +272,45 @@ impl Tally {
         }
     }
 
-    /// Counts and reports a message too large to read, so not sent.
-    fn too_large(&self, source: &str, line: usize, size: usize) {
-        self.undelivered.fetch_add(1, Ordering::Relaxed);
+    fn error(&self, text: impl std::fmt::Display) {
+        self.print(&format!("idmefv2 send: {text}\n"), true);
+    }
+
+    /// Counts and reports a message read but not sent.
+    fn unsent(&self, source: &str, line: usize, why: &str) {
+        self.unsent.fetch_add(1, Ordering::Relaxed);
         self.print(
-            &format!(
-                "{source}:{line}: (message): {size} bytes, more than the {} \
-                 this tool reads (--max-bytes); not sent\n",
-                self.max_bytes
-            ),
+            &format!("{source}:{line}: (message): {why}; not sent\n"),
             false,
         );
     }
-
-    /// The exit status: 2 after a fatal failure or with `undelivered`
-    /// messages, 1 when some were refused, else 0.
-    fn exit_code(&self, undelivered: usize) -> ExitCode {
-        if self.fatal.load(Ordering::Relaxed) || undelivered > 0 {
-            ExitCode::from(2)
-        } else if self.refused.load(Ordering::Relaxed) > 0 || self.empty.load(Ordering::Relaxed) {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        }
-    }
-
-    fn show_progress(&self) {
-        let _guard = self.output.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = write!(
-            io::stderr(),
-            "\r\x1b[K{} sent of {} read: {} accepted, {} refused, {} not delivered",
-            self.done(),
-            self.read.load(Ordering::Relaxed),
-            self.accepted.load(Ordering::Relaxed),
-            self.refused.load(Ordering::Relaxed),
-            self.undelivered.load(Ordering::Relaxed),
-        );
-        self.progress_shown.store(true, Ordering::Relaxed);
-    }
 }
 
-/// A progress line on stderr every 250 ms, when it is a terminal.
-fn spawn_progress(tally: &Arc<Tally>) -> Option<tokio::task::JoinHandle<()>> {
+/// A progress line on stderr every 250 ms, when it is a terminal, from
+/// the engine's counts.
+fn spawn_progress(
+    tally: &Arc<Tally>,
+    outbox: &Outbox<Origin>,
+) -> Option<tokio::task::JoinHandle<()>> {
     io::stderr().is_terminal().then(|| {
-        let tally = tally.clone();
+        let (tally, outbox) = (tally.clone(), outbox.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(250));
             tick.tick().await;
             loop {
                 tick.tick().await;
-                tally.show_progress();
+                let counts = outbox.counts();
+                let _guard = tally.output.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = write!(
+                    io::stderr(),
+                    "\r\x1b[K{} read: {} accepted, {} refused, {} pending, {} retries",
+                    tally.read.load(Ordering::Relaxed),
+                    counts.delivered,
+                    counts.refused,
+                    counts.pending,
+                    counts.retries,
+                );
+                tally.progress_shown.store(true, Ordering::Relaxed);
             }
         })
     })
@@ -264,7 +321,69 @@ fn fail(reason: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The credentials of `--user` or of the environment, split at the first
+/// colon as curl does.
+fn credentials(args: &SendArgs) -> Result<Option<(String, String)>, String> {
+    let given = match &args.user {
+        Some(user) => Some(("--user", user.clone())),
+        None => std::env::var(USER_ENV).ok().map(|user| (USER_ENV, user)),
+    };
+    match given {
+        None => Ok(None),
+        Some((from, text)) => match text.split_once(':') {
+            Some((user, password)) if !user.is_empty() => {
+                Ok(Some((user.to_string(), password.to_string())))
+            }
+            _ => Err(format!(
+                "{from}: give USER:PASSWORD (a user name, a colon, the password)"
+            )),
+        },
+    }
+}
+
+/// The usage rules clap cannot say in words: mutual TLS needs both halves,
+/// and a receiver reached over TLS must be trusted by something.
+fn check_usage(args: &SendArgs) -> Result<(), String> {
+    match (&args.cert, &args.key) {
+        (Some(_), None) => {
+            return Err(
+                "--cert needs --key: mutual TLS presents a certificate together with \
+                        its private key"
+                    .into(),
+            )
+        }
+        (None, Some(_)) => {
+            return Err(
+                "--key needs --cert: mutual TLS presents a certificate together with \
+                        its private key"
+                    .into(),
+            )
+        }
+        _ => {}
+    }
+    let plain = args.url.as_deref().is_some_and(|url| {
+        url.get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    });
+    if plain && !args.insecure_plaintext {
+        return Err(format!(
+            "{}: an http:// URL sends alerts with no TLS at all; give --insecure-plaintext to \
+             do so knowingly, or use the receiver's https:// URL",
+            args.url.as_deref().unwrap_or_default()
+        ));
+    }
+    if !plain && args.ca.is_none() && args.pin.is_empty() {
+        return Err(
+            "nothing to trust the receiver by: an https receiver is trusted through --ca (the \
+             CA its certificate chains to) or --pin (its certificate's SHA-256), or both"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 fn client(args: &SendArgs) -> Result<Client, String> {
+    check_usage(args)?;
     let mut builder = match (&args.url, &args.domain) {
         (Some(url), _) => Client::builder(url.clone()),
         (None, Some(domain)) => Client::discover(domain.clone()),
@@ -282,6 +401,12 @@ fn client(args: &SendArgs) -> Result<Client, String> {
     for pin in &args.pin {
         builder = builder.pin(*pin);
     }
+    if args.insecure_plaintext {
+        builder = builder.insecure_plaintext();
+    }
+    if let Some((user, password)) = credentials(args)? {
+        builder = builder.basic_auth(&user, &password);
+    }
     builder.build().map_err(|e| e.to_string())
 }
 
@@ -297,229 +422,189 @@ pub fn send(args: SendArgs) -> ExitCode {
         Ok(started) => started,
         Err(reason) => return fail(reason),
     };
-    if let Some(dir) = &args.spool {
-        return send_spooled(&args, client, &runtime, dir);
-    }
-    let tally = Arc::new(Tally::new(args.max_bytes));
-    let concurrency = usize::from(args.concurrency);
-    let (items, mut incoming) = tokio::sync::mpsc::channel::<Item>(concurrency);
-
-    // The input is read on a thread of its own (files and pipes block).
-    let reader = spawn_reader(&args, tally.clone(), move |item| {
-        items.blocking_send(item).is_ok()
-    });
-
-    runtime.block_on(async {
-        let progress = spawn_progress(&tally);
-        let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
-        let mut tasks = tokio::task::JoinSet::new();
-        while let Some(item) = incoming.recv().await {
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let client = client.clone();
-            let tally = tally.clone();
-            tasks.spawn(async move {
-                deliver(&client, item, &tally).await;
-                drop(slot);
-            });
-            while tasks.try_join_next().is_some() {}
-        }
-        while tasks.join_next().await.is_some() {}
-        if let Some(progress) = progress {
-            progress.abort();
-        }
-    });
-    let _ = reader.join();
-
-    let (accepted, refused, undelivered) = (
-        tally.accepted.load(Ordering::Relaxed),
-        tally.refused.load(Ordering::Relaxed),
-        tally.undelivered.load(Ordering::Relaxed),
-    );
-    tally.print(
-        &format!("{accepted} accepted, {refused} refused, {undelivered} not delivered\n"),
-        false,
-    );
-    tally.exit_code(undelivered)
-}
-
-/// Sends one message, trying again after transient failures, and reports.
-async fn deliver(client: &Client, item: Item, tally: &Tally) {
-    let Item { source, line, body } = item;
-    let body = match body {
-        Body::Bytes(bytes) => bytes::Bytes::from(bytes),
-        Body::TooLarge { size, .. } => {
-            tally.too_large(&source, line, size);
-            return;
-        }
-    };
-    let mut attempt = 1;
-    let outcome = loop {
-        if tally.fatal.load(Ordering::Relaxed) {
-            tally.undelivered.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let outcome = client.send_bytes(body.clone(), "application/json").await;
-        match &outcome {
-            Err(e)
-                if !e.is_permanent()
-                    && !matches!(e, SendError::Tls { .. })
-                    && attempt < ATTEMPTS =>
-            {
-                let wait = e
-                    .retry_after()
-                    .unwrap_or(Duration::from_millis(500) * attempt)
-                    .min(MAX_WAIT);
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            _ => break outcome,
-        }
-    };
-    match outcome {
-        Ok(()) => {
-            tally.accepted.fetch_add(1, Ordering::Relaxed);
-        }
-        Err(error) if error.is_permanent() => {
-            tally.refused.fetch_add(1, Ordering::Relaxed);
-            print_refusal(tally, &source, line, &error);
-        }
-        Err(e) => {
-            tally.undelivered.fetch_add(1, Ordering::Relaxed);
-            if matches!(e, SendError::Tls { .. }) {
-                // Every other message would fail the same way.
-                if !tally.fatal.swap(true, Ordering::Relaxed) {
-                    tally.print(&format!("idmefv2 send: {e}\n"), true);
-                }
-            } else {
-                tally.print(&format!("{source}:{line}: not delivered: {e}\n"), false);
-            }
-        }
-    }
-}
-
-/// How many messages one journal write (and sync) takes at most.
-const ENQUEUE_BATCH: usize = 512;
-
-/// Where each message of this run came from, for its refusal line.
-type Origins = Arc<Mutex<HashMap<Key, (Arc<str>, usize)>>>;
-
-/// `idmefv2 send --spool DIR`: through the durable outbox.
-fn send_spooled(
-    args: &SendArgs,
-    client: Client,
-    runtime: &tokio::runtime::Runtime,
-    dir: &Path,
-) -> ExitCode {
     let options = OutboxOptions::default().max_bytes(args.spool_max_bytes);
-    let (outbox, recovery) = match Outbox::open(dir, options) {
-        Ok(opened) => opened,
-        Err(e) => return fail(e),
+    let outbox = match &args.spool {
+        Some(dir) => match Outbox::open_tagged(dir, options) {
+            Ok((outbox, recovery)) => {
+                if let Some(torn) = recovery.torn_tail() {
+                    eprintln!("idmefv2 send: {torn}");
+                }
+                if recovery.pending() > 0 {
+                    eprintln!(
+                        "idmefv2 send: {} pending in {} from an earlier run",
+                        counted(recovery.pending(), "message"),
+                        dir.display()
+                    );
+                }
+                outbox
+            }
+            Err(e) => return fail(e),
+        },
+        None => Outbox::in_memory_tagged(options),
     };
-    if let Some(torn) = recovery.torn_tail() {
-        eprintln!("idmefv2 send: {torn}");
-    }
-    if recovery.pending() > 0 {
-        eprintln!(
-            "idmefv2 send: {} messages pending in {} from an earlier run",
-            recovery.pending(),
-            dir.display()
-        );
-    }
-    let tally = Arc::new(Tally::new(args.max_bytes));
-    let skipped = Arc::new(AtomicUsize::new(0));
-    let origins: Origins = Arc::default();
-    // Set once delivery has ended: a full spool can no longer drain.
-    let ended = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Tally {
+        max_bytes: args.max_bytes,
+        ..Tally::default()
+    });
+    let spooled = args.spool.is_some();
 
-    let enqueuer = (!args.paths.is_empty()).then(|| {
+    // Input is read on a thread of its own (files and pipes block) and
+    // written to the outbox by another, in batches.
+    let enqueuer = (!spooled || !args.paths.is_empty()).then(|| {
         let (items, incoming) = mpsc::sync_channel::<Item>(ENQUEUE_BATCH * 2);
-        spawn_reader(args, tally.clone(), move |item| items.send(item).is_ok());
+        spawn_reader(&args, tally.clone(), move |item| items.send(item).is_ok());
         let hold = outbox.hold_open();
-        let (outbox, tally, skipped, origins, ended) = (
-            outbox.clone(),
-            tally.clone(),
-            skipped.clone(),
-            origins.clone(),
-            ended.clone(),
-        );
+        let (outbox, tally) = (outbox.clone(), tally.clone());
         std::thread::spawn(move || {
-            enqueue_items(&outbox, &incoming, &tally, &skipped, &origins, &ended);
+            enqueue_items(&outbox, &incoming, &tally);
             drop(hold);
         })
     });
 
     let delivery = DeliveryOptions::default()
         .concurrency(usize::from(args.concurrency))
-        .give_up_after(Some(Duration::from_secs(args.give_up_after)));
+        .give_up_after(Some(Duration::from_secs(args.give_up_after)))
+        .max_attempts(args.max_attempts);
     let outcome = runtime.block_on(async {
-        let progress = spawn_progress(&tally);
-        let report = outbox
-            .deliver_with(&client, &delivery, |event| {
-                observe(event, &tally, &origins);
-            })
+        let progress = spawn_progress(&tally, &outbox);
+        let outcome = outbox
+            .deliver_with(&client, &delivery, |event| observe(event, &tally))
             .await;
         if let Some(progress) = progress {
             progress.abort();
         }
-        report
+        outcome
     });
-    ended.store(true, Ordering::Relaxed);
+    if !spooled {
+        // Nothing more can be sent: stop reading.
+        tally.stop_reading.store(true, Ordering::Relaxed);
+    }
     if let Some(enqueuer) = enqueuer {
         let _ = enqueuer.join();
     }
-    let report = match outcome {
-        Ok(report) => report,
-        Err(e) => {
-            tally.print(&format!("idmefv2 send: {e}\n"), true);
+
+    let pending = outbox.pending();
+    let stopped = match &outcome {
+        Ok(_) => None,
+        Err(OutboxError::GaveUp { last_error, .. }) => {
+            if !spooled {
+                let why = last_error
+                    .as_ref()
+                    .map_or_else(|| "gave up".to_string(), ToString::to_string);
+                let mut lines = String::new();
+                outbox.for_each_pending(|key, origin| {
+                    let (source, line) = place(key, origin);
+                    lines.push_str(&format!("{source}:{line}: not delivered: {why}\n"));
+                });
+                tally.print(&lines, false);
+            }
+            outcome.as_ref().err()
+        }
+        Err(e @ OutboxError::Stopped { .. }) => {
+            tally.error(e);
             tally.fatal.store(true, Ordering::Relaxed);
-            Default::default()
+            Some(e)
+        }
+        Err(e) => {
+            tally.error(e);
+            tally.fatal.store(true, Ordering::Relaxed);
+            Some(e)
         }
     };
-    let pending = outbox.pending();
-    let (accepted, refused, too_large) = (
+    let skipped = tally.skipped.load(Ordering::Relaxed);
+    if skipped > 0 {
+        tally.error(format!(
+            "{} skipped: the spool shows them delivered or refused already",
+            counted(skipped, "message")
+        ));
+    }
+    if let (Some(dir), true) = (&args.spool, pending > 0) {
+        let why = stopped.map_or_else(String::new, |e| format!(" ({e})"));
+        tally.error(format!(
+            "{} still pending in {}{why}; running `{}` again sends them",
+            counted(pending, "message"),
+            dir.display(),
+            resume_command(&args, dir)
+        ));
+    }
+    let (accepted, refused, unsent) = (
         tally.accepted.load(Ordering::Relaxed),
         tally.refused.load(Ordering::Relaxed),
-        tally.undelivered.load(Ordering::Relaxed),
+        tally.unsent.load(Ordering::Relaxed),
     );
-    let skipped = skipped.load(Ordering::Relaxed);
-    if skipped > 0 {
-        tally.print(
-            &format!(
-                "idmefv2 send: {skipped} messages skipped: the spool shows them delivered or \
-                 refused already\n"
-            ),
-            true,
-        );
-    }
-    if pending > 0 {
-        let why = report
-            .stopped
-            .as_ref()
-            .map_or_else(String::new, |stop| format!(" ({stop})"));
-        tally.print(
-            &format!(
-                "idmefv2 send: {pending} messages still pending in {}{why}; running \
-                 `idmefv2 send --spool {}` again sends them\n",
-                dir.display(),
-                dir.display()
-            ),
-            true,
-        );
-    }
+    let undelivered = pending + unsent;
     tally.print(
-        &format!(
-            "{accepted} accepted, {refused} refused, {} not delivered\n",
-            pending + too_large
-        ),
+        &format!("{accepted} accepted, {refused} refused, {undelivered} not delivered\n"),
         false,
     );
-    tally.exit_code(pending + too_large)
+    if tally.fatal.load(Ordering::Relaxed) || undelivered > 0 {
+        ExitCode::from(2)
+    } else if refused > 0 || tally.empty.load(Ordering::Relaxed) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A word of a command line, quoted for a POSIX shell when it needs it.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The command that sends what `dir` holds to the same receiver with the
+/// same trust: this run's receiver, certificate and trust options, and
+/// the spool. Credentials are never printed: `--user` is asked for
+/// through the environment.
+fn resume_command(args: &SendArgs, dir: &Path) -> String {
+    let mut words: Vec<String> = vec!["idmefv2".into(), "send".into()];
+    let mut option = |name: &str, value: &str| {
+        words.push(name.to_string());
+        words.push(shell_word(value));
+    };
+    if let Some(url) = &args.url {
+        option("--url", url);
+    }
+    if let Some(domain) = &args.domain {
+        option("--domain", domain);
+    }
+    if let Some(server) = args.dns_server {
+        option("--dns-server", &server.to_string());
+    }
+    let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+    if let Some(cert) = &args.cert {
+        option("--cert", &path(cert));
+    }
+    if let Some(key) = &args.key {
+        option("--key", &path(key));
+    }
+    if let Some(ca) = &args.ca {
+        option("--ca", &path(ca));
+    }
+    for pin in &args.pin {
+        option("--pin", &pin.to_string());
+    }
+    option("--spool", &path(&dir.to_path_buf()));
+    if args.insecure_plaintext {
+        words.push("--insecure-plaintext".into());
+    }
+    let mut command = words.join(" ");
+    if args.user.is_some() {
+        command = format!("{USER_ENV}=USER:PASSWORD {command}");
+    }
+    command
 }
 
 /// Reads the inputs on a thread of its own, one message at a time, handing
-/// each to `push` until it returns `false` or a fatal failure is noted.
+/// each to `push` until it returns `false`, a fatal failure is noted, or
+/// reading is told to stop.
 fn spawn_reader(
     args: &SendArgs,
     tally: Arc<Tally>,
@@ -528,33 +613,45 @@ fn spawn_reader(
     let paths = args.paths.clone();
     let framing = crate::framing(args.ndjson);
     let max_bytes = args.max_bytes;
+    let from_rejects = args.from_rejects;
     std::thread::spawn(move || {
         for path in crate::sources(&paths) {
             let source: Arc<str> = crate::name(path).into();
             if let Some(notice) = crate::terminal_notice(path) {
-                tally.print(&format!("idmefv2 send: {notice}\n"), true);
+                tally.error(notice);
             }
             let mut found = 0usize;
             let mut splitter = match crate::open(path) {
                 Ok(reader) => Splitter::new(reader, framing, max_bytes),
                 Err(e) => {
-                    tally.print(&format!("idmefv2 send: {source}: {e}\n"), true);
+                    tally.error(format!("{source}: {e}"));
                     tally.fatal.store(true, Ordering::Relaxed);
                     continue;
                 }
             };
             loop {
-                if tally.fatal.load(Ordering::Relaxed) {
+                if tally.fatal.load(Ordering::Relaxed) || tally.stop_reading.load(Ordering::Relaxed)
+                {
                     return;
                 }
                 match splitter.next_item() {
                     Ok(Some(item)) => {
                         found += 1;
                         tally.read.fetch_add(1, Ordering::Relaxed);
+                        let body = match (from_rejects, item.body) {
+                            (true, Body::Bytes(record)) => match rejected_body(&record) {
+                                Ok(body) => Body::Bytes(body),
+                                Err(why) => {
+                                    tally.unsent(&source, item.line, why);
+                                    continue;
+                                }
+                            },
+                            (_, body) => body,
+                        };
                         let item = Item {
                             source: source.clone(),
                             line: item.line,
-                            body: item.body,
+                            body,
                         };
                         if !push(item) {
                             return;
@@ -562,16 +659,13 @@ fn spawn_reader(
                     }
                     Ok(None) => {
                         if found == 0 {
-                            tally.print(
-                                &format!("idmefv2 send: {source}: no message found\n"),
-                                true,
-                            );
+                            tally.error(format!("{source}: no message found"));
                             tally.empty.store(true, Ordering::Relaxed);
                         }
                         break;
                     }
                     Err(e) => {
-                        tally.print(&format!("idmefv2 send: {source}: {e}\n"), true);
+                        tally.error(format!("{source}: {e}"));
                         tally.fatal.store(true, Ordering::Relaxed);
                         break;
                     }
@@ -581,19 +675,20 @@ fn spawn_reader(
     })
 }
 
-/// Writes what the reader gives to the journal, as many messages per sync
-/// as are waiting (up to [`ENQUEUE_BATCH`]), until the input ends. Input
-/// is read to its end even after delivery stopped, so that nothing handed
-/// to the sender is lost: it waits in the spool for the next run. Only a
-/// full spool with nothing left to deliver stops it.
-fn enqueue_items(
-    outbox: &Outbox,
-    incoming: &mpsc::Receiver<Item>,
-    tally: &Tally,
-    skipped: &AtomicUsize,
-    origins: &Origins,
-    ended: &AtomicBool,
-) {
+/// The message a rejects record holds: its `body` member, a string.
+fn rejected_body(record: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let value: serde_json::Value = serde_json::from_slice(record)
+        .map_err(|_| "not a rejects record (a JSON object per line)")?;
+    match value.get("body") {
+        Some(serde_json::Value::String(body)) => Ok(body.clone().into_bytes()),
+        _ => Err("not a rejects record: no `body` member holding the message as a string"),
+    }
+}
+
+/// Writes what the reader gives to the outbox, as many messages per write
+/// (and sync) as are waiting (up to [`ENQUEUE_BATCH`]), until the input
+/// ends. When the outbox is full, it waits for the engine to make room.
+fn enqueue_items(outbox: &Outbox<Origin>, incoming: &mpsc::Receiver<Item>, tally: &Tally) {
     loop {
         let Ok(first) = incoming.recv() else {
             return;
@@ -605,27 +700,31 @@ fn enqueue_items(
                 Err(_) => break,
             }
         }
-        let mut bodies = Vec::with_capacity(batch.len());
-        let mut places = Vec::with_capacity(batch.len());
+        let mut items = Vec::with_capacity(batch.len());
         for Item { source, line, body } in batch {
             match body {
-                Body::Bytes(bytes) => {
-                    bodies.push(bytes);
-                    places.push((source, line));
-                }
-                Body::TooLarge { size, .. } => tally.too_large(&source, line, size),
+                Body::Bytes(bytes) => items.push((bytes, (source, line))),
+                Body::TooLarge { size, .. } => tally.unsent(
+                    &source,
+                    line,
+                    &format!(
+                        "{size} bytes, more than the {} this tool reads (--max-bytes)",
+                        tally.max_bytes
+                    ),
+                ),
             }
         }
-        // All in one sync; when they do not fit together, one by one.
-        let outcomes = match outbox.enqueue_all(&bodies) {
+        // All in one sync; when they do not fit together, one by one,
+        // waiting for room.
+        let outcomes = match outbox.enqueue_all_tagged(items.iter().map(|(b, o)| (b, o.clone()))) {
             Ok(outcomes) => outcomes,
             Err(OutboxError::Full { .. }) => {
-                let mut outcomes = Vec::with_capacity(bodies.len());
-                for body in &bodies {
-                    match enqueue_when_room(outbox, body, ended) {
+                let mut outcomes = Vec::with_capacity(items.len());
+                for (body, origin) in items {
+                    match outbox.enqueue_tagged_waiting(&body, origin) {
                         Ok(outcome) => outcomes.push(outcome),
                         Err(e) => {
-                            tally.print(&format!("idmefv2 send: {e}\n"), true);
+                            tally.error(e);
                             tally.fatal.store(true, Ordering::Relaxed);
                             return;
                         }
@@ -634,90 +733,108 @@ fn enqueue_items(
                 outcomes
             }
             Err(e) => {
-                tally.print(&format!("idmefv2 send: {e}\n"), true);
+                tally.error(e);
                 tally.fatal.store(true, Ordering::Relaxed);
                 return;
             }
         };
-        let mut known = origins.lock().unwrap_or_else(|e| e.into_inner());
-        for (outcome, place) in outcomes.into_iter().zip(places) {
-            match outcome {
-                Enqueued::AlreadyDelivered(_) | Enqueued::AlreadyRefused(_) => {
-                    skipped.fetch_add(1, Ordering::Relaxed);
-                }
-                other => {
-                    known.insert(other.key().clone(), place);
-                }
-            }
-        }
+        let skipped = outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    Enqueued::AlreadyDelivered(_) | Enqueued::AlreadyRefused(_)
+                )
+            })
+            .count();
+        tally.skipped.fetch_add(skipped, Ordering::Relaxed);
     }
 }
 
-/// Enqueues one message, waiting while the spool is full and deliveries
-/// may still make room.
-fn enqueue_when_room(
-    outbox: &Outbox,
-    body: &[u8],
-    ended: &AtomicBool,
-) -> Result<Enqueued, OutboxError> {
-    loop {
-        match outbox.enqueue(body) {
-            Err(OutboxError::Full { .. })
-                if outbox.pending() > 0 && !ended.load(Ordering::Relaxed) =>
-            {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
+/// Where a message came from, or the spool and its ID for one enqueued by
+/// an earlier run.
+fn place(key: &idmefv2::outbox::Key, origin: Option<&Origin>) -> (Arc<str>, usize) {
+    origin
+        .cloned()
+        .unwrap_or_else(|| (format!("spool:{}", key.id().unwrap_or("-")).into(), 0))
 }
 
 /// Counts and reports what delivery tells.
-fn observe(event: Event<'_>, tally: &Tally, origins: &Origins) {
-    let origin = |key: &Key| {
-        origins
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key)
-    };
+fn observe(event: Event<'_, Origin>, tally: &Tally) {
     match event {
-        Event::Delivered { key } => {
-            origin(key);
+        Event::Delivered { .. } => {
             tally.accepted.fetch_add(1, Ordering::Relaxed);
         }
-        Event::Refused { key, error } => {
+        Event::Refused {
+            key,
+            tag,
+            error,
+            answers,
+        } => {
             tally.refused.fetch_add(1, Ordering::Relaxed);
-            let (source, line): (Arc<str>, usize) = origin(key)
-                .unwrap_or_else(|| (format!("spool:{}", key.id().unwrap_or("-")).into(), 0));
-            print_refusal(tally, &source, line, error);
+            let (source, line) = place(key, tag);
+            print_refusal(tally, &source, line, error, answers.len());
         }
-        Event::Retrying { error, wait } => {
-            tally.print(
-                &format!(
-                    "idmefv2 send: {error}; sending again in {:.1} s\n",
-                    wait.as_secs_f64()
-                ),
-                true,
-            );
+        Event::Retrying { error, wait, .. } => {
+            tally.error(format!(
+                "{error}; sending again in {:.1} s",
+                wait.as_secs_f64()
+            ));
         }
         _ => {}
     }
 }
 
-/// The receiver's reasons for refusing one message, one line each.
-fn print_refusal(tally: &Tally, source: &str, line: usize, error: &SendError) {
+/// The receiver's answer in one line: `HTTP STATUS: ANSWER`.
+fn answer(error: &DeliverError) -> String {
+    match error.cause().downcast_ref::<SendError>() {
+        Some(
+            SendError::Refused { status, body, .. }
+            | SendError::Unavailable { status, body, .. }
+            | SendError::UnexpectedStatus { status, body },
+        ) if !body.is_empty() => format!("HTTP {status}: {body}"),
+        Some(SendError::Refused { status, .. } | SendError::Unavailable { status, .. }) => {
+            format!("HTTP {status}")
+        }
+        _ => error.to_string(),
+    }
+}
+
+/// The receiver's reasons for refusing one message, one line each: each
+/// violation it listed, or its answer in one line; `attempts` when it was
+/// given up after several.
+fn print_refusal(tally: &Tally, source: &str, line: usize, error: &DeliverError, attempts: usize) {
     let mut text = Vec::new();
     let violations = error.violations();
     if violations.is_empty() {
-        let status = error.status().unwrap_or_default();
-        let body = match error {
-            SendError::Refused { body, .. } => body.as_str(),
-            _ => "",
-        };
-        let _ = writeln!(text, "{source}:{line}: HTTP {status}: {body}");
+        let _ = write!(text, "{source}:{line}: {}", answer(error));
+        if attempts > 1 {
+            let _ = write!(text, " ({attempts} times; given up)");
+        }
+        text.push(b'\n');
     } else {
         let failure = Failure::from_violations(violations.to_vec());
         let _ = failure.write_text(&mut text, source, line);
     }
     tally.print(&String::from_utf8_lossy(&text), false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_said_in_good_english() {
+        assert_eq!(counted(1, "message"), "1 message");
+        assert_eq!(counted(0, "message"), "0 messages");
+        assert_eq!(counted(2, "message"), "2 messages");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_when_they_need_it() {
+        assert_eq!(shell_word("/tmp/a-b_c.pem"), "/tmp/a-b_c.pem");
+        assert_eq!(shell_word("https://h:1/p"), "https://h:1/p");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
 }

@@ -45,6 +45,8 @@ pub use load::ServerTls;
 #[cfg(feature = "client")]
 pub(crate) use load::{private_key, roots};
 #[cfg(feature = "client")]
+pub(crate) use provider::provider;
+#[cfg(feature = "client")]
 pub(crate) use verify::ServerVerifier;
 
 /// A TLS set-up that could not be made: unreadable PEM, a key that does not
