@@ -1158,9 +1158,9 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_states_the_engines_defaults() {
-        let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-            .expect("README.md");
+    fn the_transport_guide_states_the_engines_defaults() {
+        let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/transport.md"))
+            .expect("docs/transport.md");
         let thousands = |n: usize| {
             let digits = n.to_string();
             let mut out = String::new();
@@ -1182,7 +1182,7 @@ mod tests {
         ] {
             assert!(
                 readme.contains(&stated),
-                "README.md does not say {stated:?}"
+                "docs/transport.md does not say {stated:?}"
             );
         }
     }
