@@ -242,6 +242,31 @@ fn an_alert_no_stream_takes_is_an_error_once_the_retry_window_is_over() {
 }
 
 #[test]
+fn a_server_without_jetstream_is_named_with_the_flag_to_start_it_with() {
+    let servers = Servers::without_jetstream();
+    let address = servers.url();
+    let server = address.trim_start_matches("nats://").to_string();
+    let expected = format!(
+        "the NATS server at {server} has no JetStream: start nats-server with -js (and -sd DIR \
+         to keep the store)"
+    );
+    runtime().block_on(async {
+        let client = nats::connect(&address).await.expect("connect");
+        let error = StreamSpec::new("IDMEFV2", "alerts")
+            .ensure(&client)
+            .await
+            .expect_err("no JetStream");
+        assert!(matches!(error, Error::NoJetStream { .. }), "{error:?}");
+        assert_eq!(error.to_string(), expected);
+        let error = Consumer::builder(client, "IDMEFV2", "archiver")
+            .build()
+            .await
+            .expect_err("no JetStream");
+        assert_eq!(error.to_string(), expected);
+    });
+}
+
+#[test]
 fn an_alert_over_the_server_size_limit_fails_at_the_first_attempt() {
     with_server(async |client| {
         let publisher = stream_of(&client, "BIG", "big", &[]).await;
@@ -934,6 +959,41 @@ mod cli {
             err.trim_end()
         );
         assert_eq!((lost, repeated, received.len()), (0, 0, SENT));
+    }
+
+    /// publish, consume and serve --forward against a server started
+    /// without -js: each stops at once and says how to start one.
+    #[test]
+    fn a_server_without_jetstream_is_a_clear_error_for_each_command() {
+        let servers = Servers::without_jetstream();
+        let hint = "has no JetStream: start nats-server with -js (and -sd DIR to keep the store)";
+        let to = format!("{}/alerts", servers.url());
+        let file = ndjson(&alerts(1));
+        let (code, _, err) = run(&[
+            "publish",
+            "--ndjson",
+            "--to",
+            &to,
+            file.path().to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(hint), "{err}");
+        let (code, _, err) = consume(&to, "archive", &["--idle-timeout", "1"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(hint), "{err}");
+        #[cfg(all(feature = "server", feature = "client"))]
+        {
+            let pki = support::Pki::new();
+            let mut serve = support::cli::serve_command(&pki, support::free_port());
+            serve
+                .args(["--forward", &to])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let (code, _, err) = support::Guard::spawn(&mut serve).output(Duration::from_secs(60));
+            assert_ne!(code, 0, "{err}");
+            assert!(err.contains(hint), "{err}");
+        }
     }
 
     /// `idmefv2 serve --forward`: what `idmefv2 send` delivers comes out of

@@ -126,7 +126,10 @@ impl ConsumerBuilder {
                             stream: self.stream,
                         }
                     }
-                    _ => Error::request(format!("look up stream {}", self.stream), e),
+                    _ => match Error::no_jetstream(&js).await {
+                        Some(missing) => missing,
+                        None => Error::request(format!("look up stream {}", self.stream), e),
+                    },
                 })
             }
         };
