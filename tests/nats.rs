@@ -218,6 +218,65 @@ fn a_failing_handler_gets_its_alert_again() {
     });
 }
 
+/// An idle timeout ends a consumer that read everything, not one whose
+/// deliveries were lost on their way (as when a node restarts with a pull's
+/// answer in flight): those come again after the acknowledgement wait, and
+/// the consumer waits for them. Deliveries it handed out itself and that are
+/// not settled yet do not keep it waiting.
+#[test]
+fn an_idle_consumer_waits_for_deliveries_lost_on_their_way() {
+    use futures_util::StreamExt;
+    with_server(async |client| {
+        let sent = alerts(10);
+        stream_of(&client, "LOST", "lost", &sent).await;
+        let mut consumer = Consumer::builder(client.clone(), "LOST", "reader")
+            .ack_wait(Duration::from_secs(2))
+            .idle_timeout(Duration::from_millis(300))
+            .build()
+            .await
+            .expect("consumer");
+        // Five deliveries of the same durable consumer that nobody settles:
+        // the server awaits their acknowledgement.
+        let js = async_nats::jetstream::new(client.clone());
+        let raw: async_nats::jetstream::consumer::PullConsumer = js
+            .get_stream("LOST")
+            .await
+            .unwrap()
+            .get_consumer("reader")
+            .await
+            .unwrap();
+        let mut lost = raw.fetch().max_messages(5).messages().await.unwrap();
+        let mut taken = 0;
+        while let Some(message) = lost.next().await {
+            message.expect("a delivery");
+            taken += 1;
+        }
+        assert_eq!(taken, 5);
+        let mut got = BTreeSet::new();
+        let handled = drain(&mut consumer, |d| {
+            got.insert(d.message().unwrap().id.as_str().to_string());
+        })
+        .await;
+        let want: BTreeSet<String> = sent.iter().map(|m| m.id.as_str().to_string()).collect();
+        assert_eq!((handled, got), (10, want));
+        let info = consumer_info(&client, "LOST", "reader").await;
+        assert_eq!((info.num_pending, info.num_ack_pending), (0, 0));
+
+        // Deliveries held unsettled by the caller: the consumer ends
+        // without waiting for them, and they are settled afterwards.
+        let mut holder = idle_consumer(&client, "LOST", "holder", Duration::from_millis(300)).await;
+        let mut held = Vec::new();
+        while let Some(delivery) = holder.next().await.expect("next") {
+            held.push(delivery);
+        }
+        assert_eq!(held.len(), 10);
+        for delivery in held {
+            delivery.ack().await.expect("ack");
+        }
+        holder.flush().await.expect("flush");
+    });
+}
+
 #[test]
 fn an_alert_no_stream_takes_is_an_error_once_the_retry_window_is_over() {
     with_server(async |client| {
@@ -238,6 +297,31 @@ fn an_alert_no_stream_takes_is_an_error_once_the_retry_window_is_over() {
         // A wildcard is no subject to publish on.
         let wildcard = Publisher::builder(client, "alerts.*").build().unwrap_err();
         assert!(matches!(wildcard, Error::Address { .. }), "{wildcard}");
+    });
+}
+
+#[test]
+fn a_server_without_jetstream_is_named_with_the_flag_to_start_it_with() {
+    let servers = Servers::without_jetstream();
+    let address = servers.url();
+    let server = address.trim_start_matches("nats://").to_string();
+    let expected = format!(
+        "the NATS server at {server} has no JetStream: start nats-server with -js (and -sd DIR \
+         to keep the store)"
+    );
+    runtime().block_on(async {
+        let client = nats::connect(&address).await.expect("connect");
+        let error = StreamSpec::new("IDMEFV2", "alerts")
+            .ensure(&client)
+            .await
+            .expect_err("no JetStream");
+        assert!(matches!(error, Error::NoJetStream { .. }), "{error:?}");
+        assert_eq!(error.to_string(), expected);
+        let error = Consumer::builder(client, "IDMEFV2", "archiver")
+            .build()
+            .await
+            .expect_err("no JetStream");
+        assert_eq!(error.to_string(), expected);
     });
 }
 
@@ -921,20 +1005,63 @@ mod cli {
                 ids.push(d.message().unwrap().id.as_str().to_string());
             })
             .await;
-            ids
+            // What the server says was left for the consumer when it
+            // ended: not yet delivered, and delivered but not acknowledged.
+            let info = consumer_info(&watcher, "IDMEFV2", "audit").await;
+            let left = format!(
+                "consumer ended with {} pending, {} awaiting acknowledgement, {} redelivered",
+                info.num_pending, info.num_ack_pending, info.num_redelivered
+            );
+            (ids, left)
         });
+        let (received, left) = received;
         let unique: BTreeSet<&String> = received.iter().collect();
         let want: BTreeSet<String> = sent.iter().map(|m| m.id.as_str().to_string()).collect();
         let lost = want.iter().filter(|id| !unique.contains(id)).count();
         let repeated = received.len() - unique.len();
         eprintln!(
             "leader {leader} killed at {killed_at} stored: sent {SENT}, consumed {}, lost {lost}, \
-             repeated {repeated}; publish said: {} {}",
+             repeated {repeated}; {left}; publish said: {} {}",
             received.len(),
             out.trim_end(),
             err.trim_end()
         );
-        assert_eq!((lost, repeated, received.len()), (0, 0, SENT));
+        assert_eq!((lost, repeated, received.len()), (0, 0, SENT), "{left}");
+    }
+
+    /// publish, consume and serve --forward against a server started
+    /// without -js: each stops at once and says how to start one.
+    #[test]
+    fn a_server_without_jetstream_is_a_clear_error_for_each_command() {
+        let servers = Servers::without_jetstream();
+        let hint = "has no JetStream: start nats-server with -js (and -sd DIR to keep the store)";
+        let to = format!("{}/alerts", servers.url());
+        let file = ndjson(&alerts(1));
+        let (code, _, err) = run(&[
+            "publish",
+            "--ndjson",
+            "--to",
+            &to,
+            file.path().to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(hint), "{err}");
+        let (code, _, err) = consume(&to, "archive", &["--idle-timeout", "1"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(hint), "{err}");
+        #[cfg(all(feature = "server", feature = "client"))]
+        {
+            let pki = support::Pki::new();
+            let mut serve = support::cli::serve_command(&pki, support::free_port());
+            serve
+                .args(["--forward", &to])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let (code, _, err) = support::Guard::spawn(&mut serve).output(Duration::from_secs(60));
+            assert_ne!(code, 0, "{err}");
+            assert!(err.contains(hint), "{err}");
+        }
     }
 
     /// `idmefv2 serve --forward`: what `idmefv2 send` delivers comes out of

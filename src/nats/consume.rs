@@ -2,7 +2,10 @@
 //! path for payloads that are not alerts.
 
 use std::{
-    sync::Arc,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -97,7 +100,16 @@ impl ConsumerBuilder {
 
     /// End once no message has come for `idle`: [`Consumer::next`] gives
     /// `None` when a call waited that long for nothing (a later call waits
-    /// again).
+    /// again) and the server has nothing left for this consumer.
+    ///
+    /// Before ending, the consumer asks the server how many messages it
+    /// still holds for it: not yet delivered (`num_pending`), or delivered
+    /// but acknowledged by nobody, beyond the deliveries this consumer has
+    /// handed out and not yet settled (`num_ack_pending`; a delivery lost
+    /// on its way, during a leader change or a node restart, comes again
+    /// once the acknowledgement wait has passed). While there are any, it
+    /// waits on: an idle timeout ends a consumer that has read everything,
+    /// never one that a slow or recovering cluster keeps waiting.
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = Some(idle);
         self
@@ -126,7 +138,10 @@ impl ConsumerBuilder {
                             stream: self.stream,
                         }
                     }
-                    _ => Error::request(format!("look up stream {}", self.stream), e),
+                    _ => match Error::no_jetstream(&js).await {
+                        Some(missing) => missing,
+                        None => Error::request(format!("look up stream {}", self.stream), e),
+                    },
                 })
             }
         };
@@ -208,6 +223,7 @@ impl ConsumerBuilder {
             dead_letters: Vec::new(),
             dead_lettered: 0,
             failures: 0,
+            held: Arc::new(AtomicU64::new(0)),
         })
     }
 }
@@ -260,6 +276,9 @@ pub struct Consumer {
     dead_lettered: u64,
     /// Pulls failed in a row.
     failures: u32,
+    /// Deliveries handed out and not yet acknowledged, handed back or
+    /// dropped: the server counts them as awaiting acknowledgement.
+    held: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -311,7 +330,8 @@ impl Consumer {
 
     /// The next valid alert, or `None` once
     /// [`ConsumerBuilder::max_messages`] were handed out or nothing came for
-    /// [`ConsumerBuilder::idle_timeout`]. Without either it waits for ever.
+    /// [`ConsumerBuilder::idle_timeout`] and the server holds nothing more
+    /// for this consumer. Without either it waits for ever.
     ///
     /// Payloads that are not valid alerts are dead-lettered on the way (see
     /// the [module documentation](super)); an error copying one leaves it
@@ -325,6 +345,11 @@ impl Consumer {
                 .map(|idle| idle.saturating_sub(last.elapsed()));
             if (remaining == 0 || idle_left == Some(Duration::ZERO)) && self.batch.is_none() {
                 self.flush().await?;
+                if remaining > 0 && self.more_to_come().await? {
+                    // Idle, but not done: wait another round.
+                    last = Instant::now();
+                    continue;
+                }
                 return Ok(None);
             }
             let batch = match &mut self.batch {
@@ -401,6 +426,46 @@ impl Consumer {
         Ok(handled)
     }
 
+    /// Whether the server still holds messages for this consumer: some not
+    /// yet delivered, or some delivered that nobody here holds (lost on
+    /// their way; they come again after the acknowledgement wait). A
+    /// failed question counts as a failed pull.
+    ///
+    /// The consumer's leader counts what is pending from its own copy of
+    /// the stream; while a copy is catching up (a node restarted), that
+    /// count may be short, so a stream with a copy that is online and not
+    /// current has more to come too.
+    async fn more_to_come(&mut self) -> Result<bool, Error> {
+        let held = self.held.load(Ordering::SeqCst);
+        let waiting = match self.consumer.info().await {
+            Ok(info) => {
+                let unsettled = u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX);
+                info.num_pending > 0 || unsettled > held || catching_up(info.cluster.as_ref())
+            }
+            Err(e) => {
+                self.pause_or_fail(&e, None).await?;
+                return Ok(true);
+            }
+        };
+        if waiting {
+            return Ok(true);
+        }
+        let stream = match self.js.get_stream(&self.stream).await {
+            Ok(mut stream) => stream.info().await.map(|info| info.cluster.clone()),
+            Err(e) => {
+                self.pause_or_fail(&e, None).await?;
+                return Ok(true);
+            }
+        };
+        match stream {
+            Ok(cluster) => Ok(catching_up(cluster.as_ref())),
+            Err(e) => {
+                self.pause_or_fail(&e, None).await?;
+                Ok(true)
+            }
+        }
+    }
+
     /// Sends what is buffered on the connection (acknowledgements
     /// included) to the server.
     pub async fn flush(&self) -> Result<(), Error> {
@@ -468,6 +533,7 @@ impl Consumer {
             delivered,
             durable: Arc::clone(&self.durable),
             message,
+            _held: Held::new(&self.held),
         }))
     }
 
@@ -580,6 +646,39 @@ pub struct Delivery {
     delivered: u64,
     durable: Arc<str>,
     message: jetstream::Message,
+    _held: Held,
+}
+
+/// Whether a clustered stream or consumer is between states: no leader,
+/// or a copy on a server that is up but not current. A server that is
+/// down does not count: it may never come back.
+fn catching_up(cluster: Option<&jetstream::stream::ClusterInfo>) -> bool {
+    cluster.is_some_and(|cluster| {
+        !cluster.replicas.is_empty()
+            && (cluster.leader.is_none()
+                || cluster
+                    .replicas
+                    .iter()
+                    .any(|peer| !peer.current && !peer.offline))
+    })
+}
+
+/// One delivery counted in its consumer's `held` until it is settled or
+/// dropped.
+#[derive(Debug)]
+struct Held(Arc<AtomicU64>);
+
+impl Held {
+    fn new(count: &Arc<AtomicU64>) -> Held {
+        count.fetch_add(1, Ordering::SeqCst);
+        Held(Arc::clone(count))
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Delivery {

@@ -14,7 +14,8 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = nats::connect("nats://127.0.0.1:4222").await?;
 //!
-//! // A stream capturing `alerts`, kept on disk on three servers.
+//! // A stream capturing `alerts`, kept on disk on three servers of a
+//! // cluster (on a single server, leave `.replicas(3)` out).
 //! StreamSpec::new("IDMEFV2", "alerts").replicas(3).ensure(&client).await?;
 //!
 //! // Publish: the call returns once JetStream has acknowledged the alert.
@@ -107,6 +108,10 @@ pub const PAYLOAD_OMITTED_HEADER: &str = "Idmefv2-Payload-Omitted";
 /// How many violations [`VIOLATIONS_HEADER`] lists at most.
 pub const MAX_LISTED_VIOLATIONS: usize = 32;
 
+/// What to do about a server without JetStream, as [`Error::NoJetStream`]
+/// says it.
+pub const JETSTREAM_HINT: &str = "start nats-server with -js (and -sd DIR to keep the store)";
+
 /// What went wrong talking to NATS, or with what was to be published.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -141,6 +146,13 @@ pub enum Error {
         expected: String,
         /// What the stream has.
         found: String,
+    },
+    /// The server has no JetStream (it was started without `-js`), so there
+    /// are no streams to publish into or consume from.
+    #[error("the NATS server at {server} has no JetStream: {}", JETSTREAM_HINT)]
+    NoJetStream {
+        /// The server, as `HOST:PORT`.
+        server: String,
     },
     /// No stream of that name exists.
     #[error("no stream named {stream}")]
@@ -177,6 +189,32 @@ pub enum Error {
 }
 
 impl Error {
+    /// Why a JetStream request failed when the reason is that the server
+    /// has no JetStream at all: [`Error::NoJetStream`], found by asking
+    /// for the account's JetStream information. `None` when JetStream
+    /// answers (the failure was something else).
+    pub(crate) async fn no_jetstream(js: &async_nats::jetstream::Context) -> Option<Error> {
+        use async_nats::jetstream::{context::AccountErrorKind, ErrorCode};
+        let missing = match js.query_account().await {
+            Ok(_) => false,
+            Err(e) => match e.kind() {
+                AccountErrorKind::JetStreamUnavailable => true,
+                AccountErrorKind::JetStream(j) => [
+                    ErrorCode::JETSTREAM_NOT_ENABLED,
+                    ErrorCode::JETSTREAM_NOT_ENABLED_FOR_ACCOUNT,
+                ]
+                .contains(&j.error_code()),
+                _ => false,
+            },
+        };
+        missing.then(|| {
+            let info = js.client().server_info();
+            Error::NoJetStream {
+                server: format!("{}:{}", info.host, info.port),
+            }
+        })
+    }
+
     fn request(what: impl Into<String>, reason: impl fmt::Display) -> Self {
         Error::Request {
             what: what.into(),

@@ -110,6 +110,9 @@ impl StreamSpec {
                 if let Some(config) = self.existing(js).await? {
                     return self.check(&config);
                 }
+                if let Some(missing) = Error::no_jetstream(js).await {
+                    return Err(missing);
+                }
                 let reason = match e.kind() {
                     CreateStreamErrorKind::JetStream(js) => js.to_string(),
                     _ => e.to_string(),
@@ -138,7 +141,10 @@ impl StreamSpec {
                 {
                     Ok(None)
                 }
-                _ => Err(Error::request(format!("look up stream {}", self.name), e)),
+                _ => Err(match Error::no_jetstream(js).await {
+                    Some(missing) => missing,
+                    None => Error::request(format!("look up stream {}", self.name), e),
+                }),
             },
         }
     }

@@ -186,6 +186,7 @@ impl fmt::Display for PeerIdentity {
 
 /// The TLS failure in `error` (itself, or inside I/O errors, whose
 /// `source` skips what they wrap), told in words by [`describe`].
+#[cfg(feature = "client")]
 pub(crate) fn explain(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     find(error).map(|problem| problem.to_string())
 }

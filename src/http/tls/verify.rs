@@ -8,12 +8,13 @@ use rustls::{
     client::danger::HandshakeSignatureValid,
     crypto::{self, WebPkiSupportedAlgorithms},
     pki_types::{CertificateDer, UnixTime},
-    CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 #[cfg(feature = "client")]
 use rustls::{
     client::danger::{ServerCertVerified, ServerCertVerifier},
     pki_types::ServerName,
+    CertificateError,
 };
 #[cfg(feature = "server")]
 use rustls::{

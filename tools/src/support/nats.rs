@@ -1,5 +1,6 @@
-//! Real `nats-server` processes with JetStream on loopback: one alone, or a
-//! cluster of several, each with its store in a temporary directory, killed
+//! Real `nats-server` processes on loopback: one alone, or a cluster of
+//! several, each with JetStream and its store in a temporary directory; or
+//! one without JetStream, as a server started without `-js` is. Killed
 //! when dropped.
 
 use std::{
@@ -111,11 +112,25 @@ pub struct Servers {
 impl Servers {
     /// One JetStream server.
     pub fn single() -> Self {
+        Servers::alone(true)
+    }
+
+    /// One server without JetStream (no `-js`): core NATS only.
+    pub fn without_jetstream() -> Self {
+        Servers::alone(false)
+    }
+
+    fn alone(jetstream: bool) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let port = free_port();
         let store = dir.path().join("store");
         let log = dir.path().join("server.log");
-        let args = common_args(port, &store, "single", &log);
+        let mut args = common_args(port, &store, "single", &log);
+        if !jetstream {
+            args.retain(|arg| arg != "-js");
+            let at = args.iter().position(|arg| arg == "-sd").expect("-sd");
+            args.drain(at..at + 2);
+        }
         let mut server = Server {
             name: "single".into(),
             port,
