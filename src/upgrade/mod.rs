@@ -160,7 +160,11 @@
 //! | `MagneticField` | `Magnetic` |
 //! | `Auth` | `Authentication` |
 //!
-//! ## `2.D.V07` → `2.D.V08`
+//! ## `2.D.V07` → `2.D.V08-Dev`
+//!
+//! `2.D.V08` was published as `2.D.V08-Dev` first, with the same schema
+//! but for `Version`: the changes below reach `2.D.V08-Dev`, and the next
+//! step only renames the draft.
 //!
 //! | change in the draft | what the upgrade does | note |
 //! |---|---|---|
@@ -222,6 +226,10 @@
 //! | `Waste.HazardousWaste` | `Waste.Hazardous` |
 //! | `Waste.NonHazardousWaste` | `Waste.NonHazardous` |
 //! | `Waste.NuclearWaste` | `Waste.Nuclear` |
+//!
+//! ## `2.D.V08-Dev` → `2.D.V08`
+//!
+//! Only `Version` differs.
 //!
 //! ## `2.D.V08` → `2.D.V09-Dev`
 //!
@@ -523,7 +531,10 @@ fn step_to(draft: Draft) -> Step {
         Draft::V05 => Step::VersionOnly,
         Draft::V06 => Step::Changes(&v06::STEP),
         Draft::V07 => Step::Changes(&v07::STEP),
-        Draft::V08 => Step::Changes(&v08::STEP),
+        // 2.D.V08 was first published as 2.D.V08-Dev: the changes of V08
+        // reach the development name, and the release renames it.
+        Draft::V08Dev => Step::Changes(&v08::STEP),
+        Draft::V08 => Step::VersionOnly,
         Draft::V09Dev => Step::VersionOnly,
     }
 }
@@ -566,13 +577,26 @@ fn carry(message: &Value, to: Draft, repair: bool) -> Result<(Value, Draft, Vec<
         match step_to(draft) {
             Step::First | Step::VersionOnly => {}
             Step::Changes(changes) => {
-                let mut change = Change::new(draft, draft == to, repair, changes.maps, &mut notes);
+                let mut change = Change::new(draft, draft == to, repair, changes.maps, &mut notes)
+                    .named(release_within(draft, to));
                 (changes.apply)(&mut change, &mut object);
             }
         }
     }
     object.insert("Version".into(), Value::String(to.as_str().into()));
     Ok((Value::Object(object), from, notes))
+}
+
+/// The draft a step's notes name: the release of a development name (the
+/// draft after it, `2.D.V08` for `2.D.V08-Dev`, which only renames it)
+/// when the upgrade goes as far, so that an upgrade to the release names
+/// the release; `draft` otherwise.
+fn release_within(draft: Draft, to: Draft) -> Draft {
+    Draft::ALL
+        .into_iter()
+        .find(|d| *d > draft && *d <= to && draft.as_str().strip_suffix("-Dev") == Some(d.as_str()))
+        .filter(|d| matches!(step_to(*d), Step::VersionOnly))
+        .unwrap_or(draft)
 }
 
 /// The draft a message names, if it names one this crate knows.
