@@ -55,7 +55,7 @@ impl Running {
                 Event::Request(o) => Some((
                     o.peer.as_ref().map(|p| p.to_string()).unwrap_or_default(),
                     o.status,
-                    o.violations,
+                    o.violations.len(),
                 )),
                 _ => None,
             })

@@ -423,6 +423,9 @@ pub(crate) struct PeerPolicy {
     pub allowed: Vec<String>,
     /// Accepted certificate fingerprints; empty: any.
     pub pins: Vec<Pin>,
+    /// Whether a client may come without a certificate (the server then
+    /// authenticates it otherwise).
+    pub optional: bool,
 }
 
 #[cfg(feature = "server")]
@@ -486,7 +489,7 @@ impl ClientCertVerifier for ClientVerifier {
     handshake_signatures!();
 
     fn client_auth_mandatory(&self) -> bool {
-        true
+        !self.policy.optional
     }
 
     fn offer_client_auth(&self) -> bool {
@@ -688,8 +691,24 @@ impl ServerTls {
         self
     }
 
+    /// Lets clients without a certificate finish the handshake; a client
+    /// that presents one is still verified as above. Only for a server
+    /// that authenticates such clients otherwise:
+    /// [`Server::basic_auth`](crate::http::server::Server::basic_auth),
+    /// without which the server refuses to start.
+    #[must_use]
+    pub fn client_certificate_optional(mut self) -> Self {
+        self.policy.optional = true;
+        self
+    }
+
+    /// Whether clients may come without a certificate.
+    pub(crate) fn is_client_certificate_optional(&self) -> bool {
+        self.policy.optional
+    }
+
     /// The rustls configuration: TLS 1.3 only, client certificates
-    /// required, ALPN `h2` then `http/1.1`.
+    /// required (unless optional), ALPN `h2` then `http/1.1`.
     pub(crate) fn config(&self) -> Result<Arc<rustls::ServerConfig>, ConfigError> {
         let verifier = ClientVerifier::new(self.client_ca.clone(), self.policy.clone())?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider())

@@ -336,6 +336,54 @@ pub struct Upgraded {
     pub report: Vec<UpgradeNote>,
 }
 
+/// A message repaired under its own draft, not carried anywhere: what
+/// [`repair`] gives.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Repaired {
+    /// The draft the message was written in, and still is.
+    pub draft: Draft,
+    /// The repaired message, valid under `draft`.
+    pub message: Value,
+    /// Every repair ([`NoteKind::Repaired`]); empty when the message needed
+    /// none.
+    pub report: Vec<UpgradeNote>,
+}
+
+/// Makes the repairs of [`Options::repair`] (see [Repair](Options#repair))
+/// on a message of any supported draft, under the rules of the draft its
+/// `Version` names, and checks the result against that draft's schema;
+/// the draft stays. A message still invalid after the repairs gives the
+/// errors of the repaired message (a wrapped text at index 0 of its list).
+///
+/// ```
+/// let sent = serde_json::json!({
+///     "Version": "2.D.V04", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+///     "CreateTime": "2021-05-01T10:00:00Z",
+///     "Analyzer": {"Name": "suricata", "IP": "192.0.2.1", "Type": "Cyber"}
+/// });
+/// let repaired = idmefv2::upgrade::repair(&sent)?;
+/// assert_eq!(repaired.draft.as_str(), "2.D.V04");
+/// assert_eq!(repaired.message["Analyzer"]["Type"], serde_json::json!(["Cyber"]));
+/// assert_eq!(repaired.report[0].pointer, "/Analyzer/Type");
+/// # Ok::<(), idmefv2::Error>(())
+/// ```
+pub fn repair(message: &Value) -> Result<Repaired> {
+    let Some(draft) = own_draft(message) else {
+        validate(message)?;
+        return Err(validation::unsupported(message));
+    };
+    let mut copy = message.clone();
+    let mut report = Vec::new();
+    repair::repair(draft, "", &mut copy, "", &mut report);
+    validate(&copy)?;
+    Ok(Repaired {
+        draft,
+        message: copy,
+        report,
+    })
+}
+
 /// Carries a message of any supported draft to the latest stable draft,
 /// [`Version::LATEST`].
 ///
