@@ -350,6 +350,63 @@ fn an_id_reused_with_new_content_is_stored_and_a_repeat_is_dropped_under_dedup()
     assert_eq!(ndjson(&out).len(), 2);
 }
 
+/// The Motion connector's reused ID through `serve --forward`: JetStream's
+/// duplicate window drops a publish whose message ID it has seen, so the
+/// gateway's message ID carries a digest of the content; a true repeat is
+/// still stored once.
+#[test]
+fn an_id_reused_with_new_content_reaches_the_stream_under_forward() {
+    support::require(&["curl", "nats-server"]);
+    let servers = support::nats::Servers::single();
+    let pki = Pki::new();
+    let forward = format!("{}/motion", servers.url());
+    let (child, port) = cli::serve(&pki, &["--forward", &forward, "--stream", "MOTION"], true);
+    let url = format!("https://localhost:{port}/");
+    let certificate = [
+        "--cacert",
+        &pki.arg("ca.pem"),
+        "--cert",
+        &pki.arg("client.pem"),
+        "--key",
+        &pki.arg("client.key"),
+    ];
+    let event = |name: &str| {
+        let path = pki.arg(&format!("{name}.json"));
+        let message = serde_json::json!({
+            "Version": "2.D.V08",
+            "ID": "4b1d2c3e-5f60-4718-9a2b-3c4d5e6f7a80",
+            "CreateTime": "2026-03-01T12:00:00Z",
+            "Description": name,
+            "Analyzer": {"Name": "motion"}
+        });
+        fs::write(&path, message.to_string()).unwrap();
+        path
+    };
+    let (picture, end) = (event("picture_save"), event("event_end"));
+    assert_eq!(curl(&url, &certificate, &picture), 204);
+    assert_eq!(curl(&url, &certificate, &picture), 204);
+    assert_eq!(curl(&url, &certificate, &end), 204);
+    stop(child);
+    let out = support::run_bounded(
+        Command::new(support::binary())
+            .args(["consume", "--from", &forward, "--durable", "check"])
+            .args(["--stream", "MOTION", "--idle-timeout", "1"]),
+        None,
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let descriptions: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["Description"].to_string())
+        .collect();
+    assert_eq!(
+        descriptions,
+        ["\"picture_save\"", "\"event_end\""],
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn strict_refuses_what_the_strict_rules_refuse() {
     support::require(&["curl"]);
@@ -385,4 +442,47 @@ fn strict_refuses_what_the_strict_rules_refuse() {
     assert!(lines[0].contains("/Source/0/Category/0 ext-value"), "{log}");
     assert!(lines[2].contains("/Version Version"), "{log}");
     assert_eq!(ndjson(&out).len(), 1);
+}
+
+/// The flags of `serve` the issue calls the contract, by their exact
+/// names, in the options section of the help (not in its examples).
+#[test]
+fn the_serve_contract_flags_are_options() {
+    let out = support::run_bounded(
+        Command::new(support::binary()).args(["serve", "--help"]),
+        None,
+        Duration::from_secs(20),
+    );
+    let help = String::from_utf8_lossy(&out.stdout);
+    let options = help
+        .split_once("\nOptions:\n")
+        .and_then(|(_, rest)| rest.split_once("\nExamples:"))
+        .map(|(options, _)| options)
+        .expect("an Options section before the examples");
+    let declared: Vec<&str> = options
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--"))
+        .filter_map(|l| l.split([' ', '[', '=', '<']).next())
+        .collect();
+    for flag in [
+        "listen",
+        "cert",
+        "key",
+        "client-ca",
+        "allow-peer",
+        "pin",
+        "path",
+        "max-bytes",
+        "upgrade",
+        "out",
+        "insecure-plaintext",
+        "forward",
+        "dedup",
+        "repair",
+        "strict",
+        "rejects",
+        "basic-auth",
+    ] {
+        assert!(declared.contains(&flag), "--{flag} not in {declared:?}");
+    }
 }

@@ -29,7 +29,7 @@
 //! kept, and says nothing of what a sender does otherwise. Here, a sender
 //! with an [`Outbox`](outbox::Outbox) sends again until it gets that
 //! promise, so a message may arrive twice (at least once, never zero
-//! times); a receiver drops repeats by `ID` with
+//! times); a receiver drops repeats (same `ID`, same content) with
 //! [`Dedup`](crate::sink::Dedup).
 //!
 //! # The refusal body

@@ -84,10 +84,10 @@ impl ReceiveOptions {
     /// and with the same answers, and [`Received::message`] is `None`: for
     /// sinks that keep the body as it came, at well under half the cost of
     /// building it (`cargo bench --bench decode`, the `check` row).
-    /// [`Server`] turns it off for a sink whose
-    /// [`needs_typed_message`](Sink::needs_typed_message) says `false`.
+    /// [`Server`](super::Server) turns it off for a sink whose
+    /// [`needs_typed_message`](crate::sink::Sink::needs_typed_message) says `false`.
     /// Messages in other encodings are always built (the line a
-    /// [`FileSink`] writes for them is the typed message's JSON).
+    /// [`FileSink`](crate::sink::FileSink) writes for them is the typed message's JSON).
     #[must_use]
     pub fn typed(mut self, typed: bool) -> Self {
         self.untyped = !typed;
@@ -205,7 +205,7 @@ pub(super) fn json_response(
 /// An axum extractor for one IDMEFv2 message.
 ///
 /// It checks `Content-Type` (415), `Accept` (406), the size (413) and the
-/// message itself (400) as the [module](self) describes, under the
+/// message itself (400) as the [module](super) describes, under the
 /// [`ReceiveOptions`] found in the request's extensions (add them with
 /// `axum::Extension`; defaults otherwise). Path and method are the
 /// router's business.
