@@ -16,10 +16,11 @@
 //! |---|---|
 //! | another path than the endpoint's | 404 |
 //! | another method than `POST` | 405, `Allow: POST` |
+//! | with [`Server::basic_auth`]: no client certificate, and credentials missing or wrong | 401, `WWW-Authenticate: Basic realm=…` |
 //! | `Content-Type` missing or without a codec in [`crate::codec`] | 415, the supported types listed |
 //! | `Accept` names none of `application/json`, `text/json` | 406, the alternatives listed |
 //! | body over [`ReceiveOptions::max_bytes`] (by `Content-Length` or while reading) | 413 |
-//! | body that does not decode or fails validation | 400, every violation (pointer and reason) |
+//! | body that does not decode or fails validation (after the repairs, with [`ReceiveOptions::repair`]), or fails the strict rules with [`ReceiveOptions::strict`] | 400, every violation (pointer and reason) |
 //! | the sink could not keep the message | 503 with `Retry-After`, or 500 |
 //! | kept | 204 |
 //!
