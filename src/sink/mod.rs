@@ -21,6 +21,7 @@ use crate::{upgrade::UpgradeNote, Message};
 mod dedup;
 mod file;
 
+#[cfg(feature = "nats")]
 pub(crate) use dedup::digest;
 pub use dedup::Dedup;
 pub use file::{FileSink, FileSinkStats};
