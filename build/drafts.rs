@@ -6,7 +6,9 @@
 //! draft. Adding a draft is adding its file `schema/idmefv2-<Version>.json` (and
 //! its upgrade step, which the upgrade module's exhaustive match then
 //! asks for). The typed model holds the newest stable draft (one without
-//! `-Dev`) and every later draft that differs from it only in `Version`.
+//! `-Dev`) and every draft next to it that differs from it only in
+//! `Version`: the development name it was published under before its
+//! release (`2.D.V08-Dev`) and the later drafts of the same structure.
 
 use std::{fs, path::Path};
 
@@ -85,15 +87,13 @@ fn structure(schema: &Value) -> Value {
     schema
 }
 
-/// The drafts the typed model holds: the newest stable draft and every
-/// later one with the same structure. A later draft with another structure
-/// fails the build, since the model cannot hold it and no older draft may
-/// follow the model.
+/// The drafts the typed model holds: the newest stable draft, the drafts
+/// just before it with the same structure (its own development name), and
+/// every later one, which must have the same structure. A later draft
+/// with another structure fails the build, since the model cannot hold it
+/// and no older draft may follow the model.
 pub fn typed(drafts: &[Draft]) -> &[Draft] {
-    let stable = drafts
-        .iter()
-        .rposition(|d| d.key.1)
-        .expect("schema/ holds no stable draft (one without -Dev) for the typed model");
+    let stable = stable(drafts);
     let model = structure(&drafts[stable].schema);
     for later in &drafts[stable + 1..] {
         assert!(
@@ -104,7 +104,25 @@ pub fn typed(drafts: &[Draft]) -> &[Draft] {
             drafts[stable].file
         );
     }
-    &drafts[stable..]
+    let first = drafts[..stable]
+        .iter()
+        .rposition(|d| structure(&d.schema) != model)
+        .map_or(0, |i| i + 1);
+    &drafts[first..]
+}
+
+/// Where the newest stable draft (one without `-Dev`) is in `drafts`.
+fn stable(drafts: &[Draft]) -> usize {
+    drafts
+        .iter()
+        .rposition(|d| d.key.1)
+        .expect("schema/ holds no stable draft (one without -Dev) for the typed model")
+}
+
+/// The newest stable draft: the typed model's structure and its default
+/// `Version`.
+pub fn latest(drafts: &[Draft]) -> &Draft {
+    &drafts[stable(drafts)]
 }
 
 /// The `Draft` and `Version` enums with their names, texts and schemas.
@@ -122,16 +140,28 @@ pub fn generate(drafts: &[Draft], typed: &[Draft]) -> TokenStream {
         .map(|d| format_ident!("{}", d.variant))
         .collect();
     let typed_count = proc_macro2::Literal::usize_unsuffixed(typed.len());
-    let latest = &typed_variants[0];
+    let stable = typed
+        .iter()
+        .rposition(|d| d.key.1)
+        .expect("the typed model holds a stable draft");
+    let latest = &typed_variants[stable];
     let typed_docs: Vec<String> = typed
         .iter()
         .enumerate()
-        .map(|(i, d)| match (i, d.key.1) {
-            (0, _) => format!("`{}`, the latest stable draft.", d.version),
+        .map(|(i, d)| match (i.cmp(&stable), d.key.1) {
+            (std::cmp::Ordering::Equal, _) => {
+                format!("`{}`, the latest stable draft.", d.version)
+            }
+            (std::cmp::Ordering::Less, _) => format!(
+                "`{}`, the name `{}` was published under before its release: the same \
+                 structure, upgraded to it by changing `Version` only.",
+                d.version, typed[stable].version
+            ),
             (_, false) => format!("`{}`, a draft in development.", d.version),
             (_, true) => format!("`{}`.", d.version),
         })
         .collect();
+    let defaults = (0..typed.len()).map(|i| (i == stable).then(|| quote!(#[default])));
     let draft_of_version = typed_variants
         .iter()
         .map(|v| quote!(Version::#v => Draft::#v,));
@@ -143,10 +173,10 @@ pub fn generate(drafts: &[Draft], typed: &[Draft]) -> TokenStream {
         }
     });
     let facts = facts(drafts, typed);
-    let first_typed = &typed[0].version;
+    let latest_text = &typed[stable].version;
     let version_doc = format!(
-        "A draft of IDMEFv2 that [`Message`](crate::Message) can hold, `{first_typed}` \
-         (the latest stable draft and the default) or a later draft of the same structure."
+        "A draft of IDMEFv2 that [`Message`](crate::Message) can hold, `{latest_text}` \
+         (the latest stable draft and the default) or another draft of the same structure."
     );
     quote! {
         /// A draft of IDMEFv2 whose schema this crate embeds, one per file
@@ -181,7 +211,7 @@ pub fn generate(drafts: &[Draft], typed: &[Draft]) -> TokenStream {
         #[doc = #version_doc]
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
-        pub enum Version { #[default] #(#[doc = #typed_docs] #typed_variants,)* }
+        pub enum Version { #(#defaults #[doc = #typed_docs] #typed_variants,)* }
         impl Version {
             /// Every draft the typed model holds, oldest first.
             pub const ALL: [Version; #typed_count] = [#(Version::#typed_variants),*];

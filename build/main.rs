@@ -32,7 +32,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", hand_written::TABLE);
     let drafts = drafts::read(Path::new("schema"));
     let typed = drafts::typed(&drafts);
-    let model_schema = &typed[0].schema;
+    let model_schema = &drafts::latest(&drafts).schema;
     hand_written::check_pins(&drafts, model_schema);
     let value_docs = docs::ValueDocs::read(Path::new("schema"), model_schema);
     // For messages that name the typed drafts, such as Error::OlderDraft's.

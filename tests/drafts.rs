@@ -113,10 +113,18 @@ fn every_draft_is_supported() {
         );
         assert_eq!(idmefv2::schema(draft.as_str()), Some(draft.schema()));
     }
-    // The typed model holds the newest drafts, the latest stable one first.
+    // The typed model holds the newest drafts: the latest stable one, the
+    // development name it was published under before it, and later ones.
     let typed: Vec<Draft> = Version::ALL.iter().map(|v| v.draft()).collect();
     assert_eq!(typed, Draft::ALL[Draft::ALL.len() - typed.len()..]);
-    assert_eq!(typed[0], Version::LATEST.draft());
+    let latest = Version::LATEST.draft();
+    let before: Vec<&str> = typed
+        .iter()
+        .take_while(|d| **d < latest)
+        .map(|d| d.as_str())
+        .collect();
+    assert_eq!(before, [format!("{latest}-Dev")]);
+    assert_eq!(Version::default(), Version::LATEST);
     for draft in Draft::ALL {
         assert_eq!(
             draft.version().map(Version::draft),
@@ -596,4 +604,34 @@ fn upgraded_messages_are_written_in_the_specifications_member_order() {
         text.starts_with(r#"{"Version":"2.D.V08","ID":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","Status":["Event"],"CreateTime":"#),
         "{text}"
     );
+}
+
+/// `2.D.V08-Dev`, the name `2.D.V08` was published under before its
+/// release (the Graylog plugin sends it): validated by its own schema,
+/// decoded into the typed model, and upgraded to `2.D.V08` by its
+/// `Version` alone.
+#[test]
+fn the_development_name_of_v08_is_a_draft_of_its_own() {
+    let mut message: Value = serde_json::from_slice(
+        &fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/valid/minimal.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(message["Version"], "2.D.V08");
+    message["Version"] = json!("2.D.V08-Dev");
+    idmefv2::validate(&message).unwrap();
+    let bytes = serde_json::to_vec(&message).unwrap();
+    let typed = idmefv2::Message::from_slice(&bytes).unwrap();
+    assert_eq!(typed.version, Version::V08Dev);
+    assert_eq!(typed.version.as_str(), "2.D.V08-Dev");
+    let upgraded = idmefv2::upgrade::upgrade_latest(&message).unwrap();
+    assert_eq!(upgraded.message.version, Version::V08);
+    assert!(upgraded.report.is_empty(), "{:?}", upgraded.report);
+    let mut expected = message.clone();
+    expected["Version"] = json!("2.D.V08");
+    assert_eq!(serde_json::to_value(&upgraded.message).unwrap(), expected);
+    // A 2.D.V08 message is not a 2.D.V08-Dev one, nor the other way round.
+    let mut other = message.clone();
+    other["Version"] = json!("2.D.V08-Devel");
+    assert!(idmefv2::validate(&other).is_err());
 }

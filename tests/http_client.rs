@@ -545,7 +545,11 @@ mod cli {
         };
         let mut expected = shape(&outputs[1]);
         // curl's request comes after the walkthrough's three.
-        expected.push("idmefv2 serve: ADDRESS sensor.example POST / 400 violations=1".into());
+        expected.push(
+            "idmefv2 serve: ADDRESS sensor.example POST / 400 violations=1 \
+             [/ID pattern \"not a UUID (8-4-4-4-12 hexadecimal digits)\"]"
+                .into(),
+        );
         expected.sort();
         assert_eq!(shape(&log), expected, "{log}");
     }

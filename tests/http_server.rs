@@ -55,7 +55,7 @@ impl Running {
                 Event::Request(o) => Some((
                     o.peer.as_ref().map(|p| p.to_string()).unwrap_or_default(),
                     o.status,
-                    o.violations,
+                    o.violations.len(),
                 )),
                 _ => None,
             })
@@ -943,4 +943,69 @@ mod cli {
         assert!(log.contains("WARNING: plain HTTP without TLS"), "{log}");
         assert!(log.contains(" - POST / 204 violations=0"), "{log}");
     }
+}
+
+/// The extractor under `options`, on `body`.
+fn judged(
+    options: ReceiveOptions,
+    body: &[u8],
+) -> Result<Received, idmefv2::http::server::Rejection> {
+    use axum::extract::FromRequest;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut request = axum::http::Request::post("/")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.to_vec()))
+        .unwrap();
+    request.extensions_mut().insert(options);
+    runtime
+        .block_on(idmefv2::http::server::Idmef::from_request(request, &()))
+        .map(|idmefv2::http::server::Idmef(received)| received)
+}
+
+/// --repair alone keeps the draft; with --upgrade the repaired message is
+/// carried forward, the repairs first in the report; --strict refuses an
+/// older draft it cannot judge, and `2.D.V08-Dev` is carried to its
+/// release by --upgrade.
+#[test]
+fn repair_upgrade_and_strict_combine_at_the_receiver() {
+    use idmefv2::upgrade::NoteKind;
+    let v04 = fixture("fixtures/drafts/repair/v04-nids-portscan.json");
+    let refused = judged(ReceiveOptions::default(), &v04).unwrap_err();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.body().map(|b| b.to_vec()), Some(v04.clone()));
+
+    let repaired = judged(ReceiveOptions::default().repair(true), &v04).unwrap();
+    assert_eq!(repaired.version, "2.D.V04");
+    assert_eq!(repaired.upgraded_from, None);
+    assert!(repaired
+        .upgrade_report
+        .iter()
+        .all(|n| n.kind == NoteKind::Repaired));
+    assert_eq!(repaired.upgrade_report.len(), 4);
+    idmefv2::validate_slice(&repaired.body, &idmefv2::Limits::default()).unwrap();
+
+    let both = judged(ReceiveOptions::default().repair(true).upgrade(true), &v04).unwrap();
+    assert_eq!(both.version, "2.D.V08");
+    assert_eq!(both.upgraded_from.as_deref(), Some("2.D.V04"));
+    assert_eq!(both.upgrade_report[0].kind, NoteKind::Repaired);
+    assert!(both
+        .upgrade_report
+        .iter()
+        .any(|n| n.kind != NoteKind::Repaired));
+    let message = both.message.expect("typed");
+    assert_eq!(message.to_vec(), both.body.to_vec());
+
+    let strict = judged(ReceiveOptions::default().repair(true).strict(true), &v04).unwrap_err();
+    assert_eq!(strict.violations()[0].pointer(), "/Version");
+
+    let dev = fixture("fixtures/valid/graylog-v08-dev.json");
+    let kept = judged(ReceiveOptions::default(), &dev).unwrap();
+    assert_eq!(kept.version, "2.D.V08-Dev");
+    assert_eq!(kept.body.to_vec(), dev);
+    let upgraded = judged(ReceiveOptions::default().upgrade(true), &dev).unwrap();
+    assert_eq!(upgraded.version, "2.D.V08");
+    assert_eq!(upgraded.upgraded_from.as_deref(), Some("2.D.V08-Dev"));
+    assert!(upgraded.upgrade_report.is_empty());
 }

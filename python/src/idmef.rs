@@ -87,14 +87,18 @@ pub(crate) fn check(bytes: &[u8], limits: &Limits, strict: bool) -> Result<(), R
     }
     match Message::from_slice_with(bytes, limits) {
         Ok(message) => Ok(message.validate_strict()?),
-        Err(Error::OlderDraft { version }) => Err(Refusal::Invalid(vec![Fault {
-            pointer: "/Version".into(),
-            keyword: "older-draft".into(),
-            reason: format!(
-                "the strict rules are checked on 2.D.V08 and 2.D.V09-Dev messages; \
-                 upgrade this valid {version} message first"
-            ),
-        }])),
+        Err(Error::OlderDraft { version }) => {
+            let typed: Vec<&str> = Version::ALL.iter().map(|v| v.as_str()).collect();
+            Err(Refusal::Invalid(vec![Fault {
+                pointer: "/Version".into(),
+                keyword: "older-draft".into(),
+                reason: format!(
+                    "the strict rules are checked on {} messages; \
+                     upgrade this valid {version} message first",
+                    typed.join(", ")
+                ),
+            }]))
+        }
         Err(e) => Err(e.into()),
     }
 }

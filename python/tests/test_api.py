@@ -290,7 +290,7 @@ def test_strict_checks_the_rules_beyond_the_schema():
 def test_every_draft_is_known():
     assert idmefv2.supported_versions() == [
         "2.D.V02", "2.D.V03", "2.D.V04", "2.D.V05",
-        "2.D.V06", "2.D.V07", "2.D.V08", "2.D.V09-Dev",
+        "2.D.V06", "2.D.V07", "2.D.V08-Dev", "2.D.V08", "2.D.V09-Dev",
     ]
     assert violations(Message(MINIMAL, Version="2.D.V10").validate) == [("/Version", "Version")]
 

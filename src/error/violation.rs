@@ -70,6 +70,45 @@ impl fmt::Display for Violation {
 
 impl std::error::Error for Violation {}
 
+/// The one JSON shape of a violation, everywhere the crate writes one (a
+/// receiver's 400 body, its refused-message file, dead letters):
+/// `{"pointer": …, "keyword": …, "reason": …}`, never the value.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ViolationJson<'a> {
+    #[serde(borrow)]
+    pointer: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    keyword: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    reason: std::borrow::Cow<'a, str>,
+}
+
+/// As `{"pointer": …, "keyword": …, "reason": …}`.
+impl serde::Serialize for Violation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ViolationJson {
+            pointer: self.pointer.as_str().into(),
+            keyword: Some(self.keyword().into()),
+            reason: self.reason.as_str().into(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// From `{"pointer": …, "keyword": …, "reason": …}` as another system
+/// running this crate writes it; `keyword` may be missing or unknown
+/// ([`ViolationKind::Remote`] then, see [`ViolationKind::from_name`]).
+impl<'de> serde::Deserialize<'de> for Violation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = ViolationJson::deserialize(deserializer)?;
+        let kind = json
+            .keyword
+            .as_deref()
+            .map_or(ViolationKind::Remote, ViolationKind::from_name);
+        Ok(Violation::new(kind, json.reason.into_owned()).at(&json.pointer))
+    }
+}
+
 /// What kind of check a [`Violation`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -305,5 +344,26 @@ named! {
         JsonContent = "json-content",
         /// `ti-format`: `TI` entries read `attribute:origin`.
         TiFormat = "ti-format",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_violation_is_written_and_read_as_pointer_keyword_reason() {
+        let v = Violation::new(SchemaKeyword::Pattern, "not a UUID").at("/ID");
+        let text = serde_json::to_string(&v).unwrap();
+        assert_eq!(
+            text,
+            r#"{"pointer":"/ID","keyword":"pattern","reason":"not a UUID"}"#
+        );
+        assert_eq!(serde_json::from_str::<Violation>(&text).unwrap(), v);
+        let remote: Violation =
+            serde_json::from_str(r#"{"pointer":"/a","reason":"escaped \"x\""}"#).unwrap();
+        assert_eq!(remote.kind(), ViolationKind::Remote);
+        assert_eq!(remote.reason(), "escaped \"x\"");
+        assert_eq!(remote.pointer(), "/a");
     }
 }

@@ -14,9 +14,14 @@ use crate::{
 /// stream has replicas): the gateway of a receiver in front of a cluster.
 ///
 /// The message goes on as it came (the request body, with its
-/// `Content-Type`), or upgraded when the server's options ask for it, with
-/// its `ID` as the JetStream message ID, so that a sender retrying a
-/// message it got no answer for does not store it twice. When the stream
+/// `Content-Type`), or upgraded or repaired when the server's options ask
+/// for it. Its JetStream message ID (`Nats-Msg-Id`) is its `ID` and the
+/// digest of its content (`ID:` then 32 hexadecimal digits of its
+/// SHA-256), so that within the stream's duplicate window a sender retrying
+/// a message it got no answer for does not store it twice, while another
+/// alert under a reused `ID` (deployed senders do this) is stored: with the
+/// `ID` alone, JetStream would acknowledge that alert as a duplicate and
+/// drop it. When the stream
 /// does not acknowledge in time, the request gets `503` with
 /// `Retry-After` (one second unless [`StreamSink::retry_after`] says
 /// otherwise); the sender keeps the message and tries again.
@@ -75,9 +80,24 @@ impl StreamSink {
     }
 }
 
+/// The JetStream message ID of an accepted message: its `ID`, a colon, and
+/// the first 16 bytes of the SHA-256 of its stored line in hexadecimal.
+fn msg_id(message: &Received) -> String {
+    use std::fmt::Write;
+    let digest = crate::sink::digest(&message.json_line());
+    let mut id = String::with_capacity(message.id.len() + 33);
+    id.push_str(&message.id);
+    id.push(':');
+    for byte in &digest[..16] {
+        let _ = write!(id, "{byte:02x}");
+    }
+    id
+}
+
 impl Sink for StreamSink {
     async fn keep(&self, message: Received) -> Result<(), SinkError> {
-        let envelope = Envelope::accepted(message.id, message.content_type, message.body)
+        let msg_id = msg_id(&message);
+        let envelope = Envelope::accepted(message.id, message.content_type, message.body, msg_id)
             .map_err(|e| self.failed(Error::Refused(e)))?;
         let pending = self
             .publisher

@@ -29,7 +29,7 @@
 //! kept, and says nothing of what a sender does otherwise. Here, a sender
 //! with an [`Outbox`](crate::outbox::Outbox) sends again until it gets that
 //! promise, so a message may arrive twice (at least once, never zero
-//! times); a receiver drops repeats by `ID` with
+//! times); a receiver drops repeats (same `ID`, same content) with
 //! [`Dedup`](crate::sink::Dedup).
 //!
 //! # The refusal body
@@ -59,22 +59,13 @@ pub mod tls;
 #[cfg(any(feature = "client", feature = "server"))]
 use crate::Violation;
 
-/// One failure as it travels in a refusal body.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct WireViolation {
-    pointer: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    keyword: Option<String>,
-    reason: String,
-}
-
 /// A refusal body: what went wrong in words, and the failures when the
-/// message was judged.
+/// message was judged (each in [`Violation`]'s own JSON shape).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct WireRefusal {
+struct WireRefusal<V> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<String>,
-    violations: Vec<WireViolation>,
+    violations: Vec<V>,
 }
 
 /// The JSON body of a refusal: `error` (what happened) and `violations`.
@@ -85,14 +76,7 @@ pub(crate) fn refusal_body<'a>(
 ) -> Vec<u8> {
     let body = WireRefusal {
         error: Some(error.to_string()),
-        violations: violations
-            .into_iter()
-            .map(|v| WireViolation {
-                pointer: v.pointer().to_string(),
-                keyword: Some(v.keyword().to_string()),
-                reason: v.reason().to_string(),
-            })
-            .collect(),
+        violations: violations.into_iter().collect(),
     };
     serde_json::to_vec(&body).unwrap_or_default()
 }
@@ -101,20 +85,8 @@ pub(crate) fn refusal_body<'a>(
 /// least `violations`, each with `pointer` and `reason`).
 #[cfg(feature = "client")]
 pub(crate) fn parse_violations(body: &[u8]) -> Option<Vec<Violation>> {
-    let refusal: WireRefusal = serde_json::from_slice(body).ok()?;
-    Some(
-        refusal
-            .violations
-            .into_iter()
-            .map(|v| {
-                let kind = v.keyword.as_deref().map_or(
-                    crate::ViolationKind::Remote,
-                    crate::ViolationKind::from_name,
-                );
-                Violation::new(kind, v.reason).at(&v.pointer)
-            })
-            .collect(),
-    )
+    let refusal: WireRefusal<Violation> = serde_json::from_slice(body).ok()?;
+    Some(refusal.violations)
 }
 
 #[cfg(feature = "client")]

@@ -63,7 +63,7 @@
 //!
 //! | header | on | value |
 //! |---|---|---|
-//! | `Nats-Msg-Id` | every alert | the IDMEF `ID`, as written |
+//! | `Nats-Msg-Id` | every alert | the IDMEF `ID`, as written; from a receiver's gateway (`idmefv2::gateway::nats::StreamSink`, feature `server`), the `ID`, a colon and a digest of the content, so that another alert under a reused `ID` is not taken for a duplicate |
 //! | `Content-Type` | every alert | the media type of the payload's codec |
 //! | `Idmefv2-Source-Stream`, `Idmefv2-Source-Subject`, `Idmefv2-Source-Sequence` | dead letters | where the refused payload came from |
 //! | `Idmefv2-Violation-Count` | dead letters | how many failures |

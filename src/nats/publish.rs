@@ -35,6 +35,9 @@ pub struct Envelope {
     id: String,
     content_type: String,
     payload: Bytes,
+    /// The JetStream message ID when it is not `id` (see
+    /// [`Envelope::msg_id`]).
+    msg_id: Option<String>,
 }
 
 impl Envelope {
@@ -47,6 +50,7 @@ impl Envelope {
             id: message.id.as_str().to_string(),
             content_type: media_type.to_string(),
             payload: payload.into(),
+            msg_id: None,
         })
     }
 
@@ -66,28 +70,40 @@ impl Envelope {
             id,
             content_type: "application/json".to_string(),
             payload,
+            msg_id: None,
         })
     }
 
     /// A message a receiver accepted (and so validated), as it is to be
-    /// kept: its body and media type unchanged.
+    /// kept: its body and media type unchanged, published under `msg_id`
+    /// (text fit for a header) as its JetStream message ID.
     #[cfg(feature = "server")]
     pub(crate) fn accepted(
         id: String,
         content_type: String,
         payload: Bytes,
+        msg_id: String,
     ) -> Result<Self, crate::Error> {
         header_safe(&content_type)?;
         Ok(Envelope {
             id,
             content_type,
             payload,
+            msg_id: Some(msg_id),
         })
     }
 
     /// The alert's `ID`, which becomes its JetStream message ID.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The JetStream message ID (`Nats-Msg-Id`) the alert is published
+    /// under: its `ID`, except for what a receiver's gateway publishes,
+    /// which adds the digest of the content
+    /// ([`StreamSink`](crate::gateway::nats::StreamSink)).
+    pub fn msg_id(&self) -> &str {
+        self.msg_id.as_deref().unwrap_or(&self.id)
     }
 
     /// The media type of the payload.
@@ -369,7 +385,7 @@ fn headers(envelope: &Envelope) -> HeaderMap {
     let mut headers = HeaderMap::new();
     // Both were checked: a UUID, and a media type without control
     // characters.
-    headers.insert(NATS_MESSAGE_ID, HeaderValue::from(envelope.id.as_str()));
+    headers.insert(NATS_MESSAGE_ID, HeaderValue::from(envelope.msg_id()));
     headers.insert(
         "Content-Type",
         HeaderValue::from(envelope.content_type.as_str()),

@@ -3,6 +3,7 @@
 //! restart.
 
 use std::{
+    collections::{HashMap, HashSet, VecDeque},
     fmt,
     fs::File,
     future::Future,
@@ -14,25 +15,33 @@ use std::{
     },
 };
 
-use super::{Received, Sink, SinkError};
+use super::{Kept, Received, Sink, SinkError};
 
-/// A [`Sink`] that drops repeats: a message whose `ID` is among the
-/// last `capacity` IDs this sink kept is acknowledged (204) without being
-/// passed on, since it is kept already.
+/// A [`Sink`] that drops repeats: a message whose `ID` *and* content are
+/// those of one of the last `capacity` messages this sink kept is
+/// acknowledged (204) without being passed on, since it is kept already.
+/// A message with a kept `ID` but other content is passed on as any other
+/// and reported as [`Kept::IdReused`]: deployed senders reuse one ID for
+/// several alerts (the Motion connector gives `picture_save`,
+/// `camera_lost`, `event_start` and `event_end` the same one), and none of
+/// them is a repeat.
 ///
-/// Senders that retry (such as the durable outbox,
-/// `idmefv2::outbox`) deliver at least once, so a message whose
-/// acknowledgement was lost (the receiver was killed after its sync and
-/// before its answer, or the connection dropped) comes again. The window
-/// is the `capacity` most recently kept IDs, in memory: a repeat older
-/// than that is kept again. An ID enters the window only once the inner
-/// sink has kept its message, so a failed keep never hides the message's
-/// next try. Two copies arriving at the same moment, before either is
-/// kept, may both be kept.
+/// The content compared is the SHA-256 digest of the line the message is
+/// stored as ([`Received::json_line`]), so that a repeat read back from a
+/// file compares equal to the same message received again.
+///
+/// Senders that retry (such as the durable outbox, `idmefv2::outbox`) deliver at least once,
+/// so a message whose acknowledgement was lost (the receiver was killed
+/// after its sync and before its answer, or the connection dropped) comes
+/// again. The window is the `capacity` most recently kept messages, in
+/// memory: a repeat older than that is kept again. A message enters the
+/// window only once the inner sink has kept it, so a failed keep never
+/// hides the message's next try. Two copies arriving at the same moment,
+/// before either is kept, may both be kept.
 ///
 /// The window is not written anywhere of its own. To carry it across a
 /// restart, fill it from what the inner sink kept with
-/// [`seed_from_ndjson`](Self::seed_from_ndjson) (for a [`FileSink`], its
+/// [`seed_from_ndjson`](Self::seed_from_ndjson) (for a [`FileSink`](super::FileSink), its
 /// file): `idmefv2 serve --dedup` does so, which makes its window the
 /// last `capacity` messages of its output file, restarts included.
 ///
@@ -41,25 +50,50 @@ pub struct Dedup<S> {
     inner: S,
     window: Mutex<Window>,
     repeats: AtomicU64,
+    reused: AtomicU64,
 }
 
-/// The most recently kept IDs.
+/// The SHA-256 of a stored line.
+type Digest = [u8; 32];
+
+/// The digest of the line `line`.
+pub(crate) fn digest(line: &[u8]) -> Digest {
+    let mut out = [0; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, line).as_ref());
+    out
+}
+
+/// The most recently kept messages, by ID and digest.
 struct Window {
     capacity: usize,
-    order: std::collections::VecDeque<Arc<str>>,
-    seen: std::collections::HashSet<Arc<str>>,
+    order: VecDeque<(Arc<str>, Digest)>,
+    seen: HashSet<(Arc<str>, Digest)>,
+    /// How many entries of the window hold each ID.
+    ids: HashMap<Arc<str>, usize>,
 }
 
 impl Window {
-    fn insert(&mut self, id: &str) {
-        if self.capacity == 0 || self.seen.contains(id) {
+    fn contains(&self, id: &str, digest: &Digest) -> bool {
+        // Built only to look up; a hit is rare outside retries.
+        self.ids.contains_key(id) && self.seen.contains(&(Arc::from(id), *digest))
+    }
+
+    fn insert(&mut self, id: &str, digest: Digest) {
+        if self.capacity == 0 || self.contains(id, &digest) {
             return;
         }
         let id: Arc<str> = id.into();
-        self.seen.insert(id.clone());
-        self.order.push_back(id);
+        self.seen.insert((id.clone(), digest));
+        *self.ids.entry(id.clone()).or_default() += 1;
+        self.order.push_back((id, digest));
         while self.order.len() > self.capacity {
             if let Some(old) = self.order.pop_front() {
+                if let Some(count) = self.ids.get_mut(&old.0) {
+                    *count -= 1;
+                    if *count == 0 {
+                        self.ids.remove(&old.0);
+                    }
+                }
                 self.seen.remove(&old);
             }
         }
@@ -73,39 +107,51 @@ impl<S> fmt::Debug for Dedup<S> {
             .field("capacity", &window.capacity)
             .field("remembered", &window.order.len())
             .field("repeats", &self.repeats())
+            .field("reused", &self.reused())
             .finish()
     }
 }
 
 impl<S> Dedup<S> {
-    /// Drops repeats among the last `capacity` kept IDs in front of
+    /// Drops repeats among the last `capacity` kept messages in front of
     /// `inner`.
     pub fn new(inner: S, capacity: usize) -> Dedup<S> {
         Dedup {
             inner,
             window: Mutex::new(Window {
                 capacity,
-                order: std::collections::VecDeque::new(),
-                seen: std::collections::HashSet::new(),
+                order: VecDeque::new(),
+                seen: HashSet::new(),
+                ids: HashMap::new(),
             }),
             repeats: AtomicU64::new(0),
+            reused: AtomicU64::new(0),
         }
     }
 
-    /// Adds IDs to the window, oldest first, as if their messages had
-    /// just been kept.
-    pub fn seed<I: AsRef<str>>(&self, ids: impl IntoIterator<Item = I>) {
+    /// Adds kept messages to the window, oldest first, as if they had just
+    /// been kept: each as the line it was stored as (see
+    /// [`Received::json_line`]). Lines without a text `ID` add nothing.
+    /// Returns how many were added.
+    pub fn seed<L: AsRef<[u8]>>(&self, lines: impl IntoIterator<Item = L>) -> usize {
         let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-        for id in ids {
-            window.insert(id.as_ref());
+        let mut count = 0;
+        for line in lines {
+            let line = line.as_ref();
+            if let Some(id) = crate::json::message_id(line) {
+                window.insert(&id, digest(line));
+                count += 1;
+            }
         }
+        count
     }
 
     /// Fills the window from the last lines of an NDJSON file of kept
-    /// messages (as [`FileSink`] writes it), reading backwards from its
+    /// messages (as [`FileSink`](super::FileSink) writes it), reading backwards from its
     /// end no further than the window needs. Lines that are not a JSON
     /// object with a text `ID` (a line cut short by a crash, say) add
-    /// nothing. Returns how many IDs were added; a missing file adds none.
+    /// nothing. Returns how many messages were added; a missing file adds
+    /// none.
     pub fn seed_from_ndjson(&self, path: impl AsRef<Path>) -> io::Result<usize> {
         let capacity = self
             .window
@@ -117,18 +163,18 @@ impl<S> Dedup<S> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(e),
         };
-        let ids: Vec<String> = lines
-            .iter()
-            .filter_map(|line| crate::json::message_id(line))
-            .collect();
-        let count = ids.len();
-        self.seed(ids);
-        Ok(count)
+        Ok(self.seed(lines))
     }
 
     /// How many repeats were acknowledged without being passed on.
     pub fn repeats(&self) -> u64 {
         self.repeats.load(Ordering::Relaxed)
+    }
+
+    /// How many messages were passed on with the `ID` of a message in the
+    /// window but other content.
+    pub fn reused(&self) -> u64 {
+        self.reused.load(Ordering::Relaxed)
     }
 
     /// The sink behind.
@@ -179,22 +225,38 @@ fn last_lines(path: &Path, count: usize) -> io::Result<Vec<Vec<u8>>> {
 
 impl<S: Sink> Sink for Dedup<S> {
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
+        let kept = self.keep_noted(message);
+        async move { kept.await.map(|_| ()) }
+    }
+
+    fn keep_noted(
+        &self,
+        message: Received,
+    ) -> impl Future<Output = Result<Kept, SinkError>> + Send {
         let id = message.id.clone();
+        let digest = digest(&message.json_line());
         async move {
-            let seen = {
+            let (seen, reused) = {
                 let window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-                window.seen.contains(id.as_str())
+                (
+                    window.contains(&id, &digest),
+                    window.ids.contains_key(id.as_str()),
+                )
             };
             if seen {
                 self.repeats.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
+                return Ok(Kept::Repeat);
             }
-            self.inner.keep(message).await?;
+            let kept = self.inner.keep_noted(message).await?;
             self.window
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(&id);
-            Ok(())
+                .insert(&id, digest);
+            if reused {
+                self.reused.fetch_add(1, Ordering::Relaxed);
+                return Ok(Kept::IdReused);
+            }
+            Ok(kept)
         }
     }
 

@@ -136,6 +136,32 @@ impl FileSink {
         }
     }
 
+    /// Appends one line (given without its line end, and holding none),
+    /// resolving once it is synced; queued at once, so that lines
+    /// arriving together share a sync.
+    pub(crate) fn append(
+        &self,
+        line: Bytes,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send + '_ {
+        let queued = self.enqueue(line);
+        // Borrowed: shown only in the rare error, not formatted per line.
+        let path = self.path.display();
+        async move {
+            let waiting = queued?;
+            match waiting.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(SinkError::unavailable(
+                    format!("{path}: {e}"),
+                    RETRY_AFTER_WRITE_FAILURE,
+                )),
+                Err(_) => Err(SinkError::unavailable(
+                    format!("{path}: the writer stopped"),
+                    RETRY_AFTER_WRITE_FAILURE,
+                )),
+            }
+        }
+    }
+
     /// Queues a line; the receiver resolves once it is synced.
     fn enqueue(
         &self,
@@ -198,24 +224,7 @@ fn write_batches(
 
 impl Sink for FileSink {
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
-        // Queued now, so that requests arriving together share a sync.
-        let queued = self.enqueue(message.line_bytes());
-        // Borrowed: shown only in the rare error, not formatted per message.
-        let path = self.path.display();
-        async move {
-            let waiting = queued?;
-            match waiting.await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(SinkError::unavailable(
-                    format!("{path}: {e}"),
-                    RETRY_AFTER_WRITE_FAILURE,
-                )),
-                Err(_) => Err(SinkError::unavailable(
-                    format!("{path}: the writer stopped"),
-                    RETRY_AFTER_WRITE_FAILURE,
-                )),
-            }
-        }
+        self.append(message.line_bytes())
     }
 
     /// No: a JSON body is written as it came, and a body of another media

@@ -22,6 +22,8 @@ use crate::{upgrade::UpgradeNote, Message};
 mod dedup;
 mod file;
 
+#[cfg(feature = "nats")]
+pub(crate) use dedup::digest;
 pub use dedup::Dedup;
 pub use file::{FileSink, FileSinkStats};
 
@@ -118,6 +120,32 @@ impl Received {
     }
 }
 
+/// What a sink did with a message it acknowledged
+/// ([`Sink::keep_noted`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kept {
+    /// Stored.
+    Stored,
+    /// Stored, though a message with the same `ID` and other content was
+    /// kept already: the sender reused the ID for another alert.
+    IdReused,
+    /// Not stored again: a message with the same `ID` and the same content
+    /// was kept already (a sender's retry).
+    Repeat,
+}
+
+impl Kept {
+    /// A word for logs: `stored`, `id-reused` or `repeat`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kept::Stored => "stored",
+            Kept::IdReused => "id-reused",
+            Kept::Repeat => "repeat",
+        }
+    }
+}
+
 /// Why a sink could not keep a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SinkError {
@@ -172,6 +200,17 @@ pub trait Sink: Send + Sync + 'static {
     /// Keeps one message.
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send;
 
+    /// Keeps one message as [`keep`](Sink::keep) does, saying what became
+    /// of it: for sinks that may acknowledge a message without storing it
+    /// again ([`Dedup`]). The default stores every message with `keep`.
+    fn keep_noted(
+        &self,
+        message: Received,
+    ) -> impl Future<Output = Result<Kept, SinkError>> + Send {
+        let kept = self.keep(message);
+        async move { kept.await.map(|()| Kept::Stored) }
+    }
+
     /// Whether [`keep`](Sink::keep) needs [`Received::message`], the typed
     /// message (default: yes). A sink that keeps the body as it came says
     /// no, and [`Server`](crate::http::server::Server) then only checks JSON messages without building
@@ -190,6 +229,13 @@ pub trait Sink: Send + Sync + 'static {
 impl<T: Sink> Sink for Arc<T> {
     fn keep(&self, message: Received) -> impl Future<Output = Result<(), SinkError>> + Send {
         T::keep(self, message)
+    }
+
+    fn keep_noted(
+        &self,
+        message: Received,
+    ) -> impl Future<Output = Result<Kept, SinkError>> + Send {
+        T::keep_noted(self, message)
     }
 
     fn needs_typed_message(&self) -> bool {

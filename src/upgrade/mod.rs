@@ -160,7 +160,11 @@
 //! | `MagneticField` | `Magnetic` |
 //! | `Auth` | `Authentication` |
 //!
-//! ## `2.D.V07` → `2.D.V08`
+//! ## `2.D.V07` → `2.D.V08-Dev`
+//!
+//! `2.D.V08` was published as `2.D.V08-Dev` first, with the same schema
+//! but for `Version`: the changes below reach `2.D.V08-Dev`, and the next
+//! step only renames the draft.
 //!
 //! | change in the draft | what the upgrade does | note |
 //! |---|---|---|
@@ -222,6 +226,10 @@
 //! | `Waste.HazardousWaste` | `Waste.Hazardous` |
 //! | `Waste.NonHazardousWaste` | `Waste.NonHazardous` |
 //! | `Waste.NuclearWaste` | `Waste.Nuclear` |
+//!
+//! ## `2.D.V08-Dev` → `2.D.V08`
+//!
+//! Only `Version` differs.
 //!
 //! ## `2.D.V08` → `2.D.V09-Dev`
 //!
@@ -326,6 +334,54 @@ pub struct Upgraded {
     pub message: Message,
     /// Every change besides `Version`, in the order the steps made them.
     pub report: Vec<UpgradeNote>,
+}
+
+/// A message repaired under its own draft, not carried anywhere: what
+/// [`repair`] gives.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Repaired {
+    /// The draft the message was written in, and still is.
+    pub draft: Draft,
+    /// The repaired message, valid under `draft`.
+    pub message: Value,
+    /// Every repair ([`NoteKind::Repaired`]); empty when the message needed
+    /// none.
+    pub report: Vec<UpgradeNote>,
+}
+
+/// Makes the repairs of [`Options::repair`] (see [Repair](Options#repair))
+/// on a message of any supported draft, under the rules of the draft its
+/// `Version` names, and checks the result against that draft's schema;
+/// the draft stays. A message still invalid after the repairs gives the
+/// errors of the repaired message (a wrapped text at index 0 of its list).
+///
+/// ```
+/// let sent = serde_json::json!({
+///     "Version": "2.D.V04", "ID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+///     "CreateTime": "2021-05-01T10:00:00Z",
+///     "Analyzer": {"Name": "suricata", "IP": "192.0.2.1", "Type": "Cyber"}
+/// });
+/// let repaired = idmefv2::upgrade::repair(&sent)?;
+/// assert_eq!(repaired.draft.as_str(), "2.D.V04");
+/// assert_eq!(repaired.message["Analyzer"]["Type"], serde_json::json!(["Cyber"]));
+/// assert_eq!(repaired.report[0].pointer, "/Analyzer/Type");
+/// # Ok::<(), idmefv2::Error>(())
+/// ```
+pub fn repair(message: &Value) -> Result<Repaired> {
+    let Some(draft) = own_draft(message) else {
+        validate(message)?;
+        return Err(validation::unsupported(message));
+    };
+    let mut copy = message.clone();
+    let mut report = Vec::new();
+    repair::repair(draft, "", &mut copy, "", &mut report);
+    validate(&copy)?;
+    Ok(Repaired {
+        draft,
+        message: copy,
+        report,
+    })
 }
 
 /// Carries a message of any supported draft to the latest stable draft,
@@ -523,7 +579,10 @@ fn step_to(draft: Draft) -> Step {
         Draft::V05 => Step::VersionOnly,
         Draft::V06 => Step::Changes(&v06::STEP),
         Draft::V07 => Step::Changes(&v07::STEP),
-        Draft::V08 => Step::Changes(&v08::STEP),
+        // 2.D.V08 was first published as 2.D.V08-Dev: the changes of V08
+        // reach the development name, and the release renames it.
+        Draft::V08Dev => Step::Changes(&v08::STEP),
+        Draft::V08 => Step::VersionOnly,
         Draft::V09Dev => Step::VersionOnly,
     }
 }
@@ -566,13 +625,26 @@ fn carry(message: &Value, to: Draft, repair: bool) -> Result<(Value, Draft, Vec<
         match step_to(draft) {
             Step::First | Step::VersionOnly => {}
             Step::Changes(changes) => {
-                let mut change = Change::new(draft, draft == to, repair, changes.maps, &mut notes);
+                let mut change = Change::new(draft, draft == to, repair, changes.maps, &mut notes)
+                    .named(release_within(draft, to));
                 (changes.apply)(&mut change, &mut object);
             }
         }
     }
     object.insert("Version".into(), Value::String(to.as_str().into()));
     Ok((Value::Object(object), from, notes))
+}
+
+/// The draft a step's notes name: the release of a development name (the
+/// draft after it, `2.D.V08` for `2.D.V08-Dev`, which only renames it)
+/// when the upgrade goes as far, so that an upgrade to the release names
+/// the release; `draft` otherwise.
+fn release_within(draft: Draft, to: Draft) -> Draft {
+    Draft::ALL
+        .into_iter()
+        .find(|d| *d > draft && *d <= to && draft.as_str().strip_suffix("-Dev") == Some(d.as_str()))
+        .filter(|d| matches!(step_to(*d), Step::VersionOnly))
+        .unwrap_or(draft)
 }
 
 /// The draft a message names, if it names one this crate knows.

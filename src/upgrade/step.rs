@@ -11,6 +11,9 @@ use crate::{Draft, Id};
 /// upgrade.
 pub(super) struct Change<'n> {
     draft: Draft,
+    /// The draft the notes name: `draft`, or its release when `draft` is
+    /// a development name and the upgrade goes on to the release.
+    named: Draft,
     last: bool,
     repair: bool,
     maps: &'static [ValueMap],
@@ -69,6 +72,7 @@ impl<'n> Change<'n> {
     ) -> Self {
         Change {
             draft,
+            named: draft,
             last,
             repair,
             maps,
@@ -76,9 +80,22 @@ impl<'n> Change<'n> {
         }
     }
 
-    /// The draft this step reaches.
-    pub(super) fn draft(&self) -> Draft {
+    /// The draft this step reaches, whose schema it works to.
+    pub(super) fn reached(&self) -> Draft {
         self.draft
+    }
+
+    /// Names the step's changes after `draft` in the notes (see
+    /// [`draft_named`](Self::draft_named)).
+    pub(super) fn named(mut self, draft: Draft) -> Self {
+        self.named = draft;
+        self
+    }
+
+    /// The draft the step's notes name: the draft it reaches, or the
+    /// release of that development name when the upgrade reaches it too.
+    pub(super) fn draft_named(&self) -> Draft {
+        self.named
     }
 
     /// Whether the draft reached is the target of the upgrade.
@@ -106,7 +123,7 @@ impl<'n> Change<'n> {
         self.notes.push(UpgradeNote {
             pointer: pointer.into(),
             kind,
-            draft: self.draft.as_str(),
+            draft: self.named.as_str(),
             reason: reason.into(),
             value: None,
             moved_to: None,
@@ -123,7 +140,7 @@ impl<'n> Change<'n> {
         if value.is_string() {
             let old = value.take();
             *value = Value::Array(vec![old.clone()]);
-            let reason = format!("{} makes {name} a list of texts", self.draft);
+            let reason = format!("{} makes {name} a list of texts", self.named);
             self.note(NoteKind::Restructured, format!("{base}/{name}"), reason)
                 .value(old)
                 .moved_to(format!("{base}/{name}/0"));
@@ -139,7 +156,7 @@ impl<'n> Change<'n> {
         object.insert("ID".into(), id.clone());
         let reason = format!(
             "{} requires an ID here; a fresh UUID was made up",
-            self.draft
+            self.named
         );
         self.note(NoteKind::Invented, format!("{base}/ID"), reason)
             .value(id);
@@ -185,7 +202,7 @@ impl<'n> Change<'n> {
             let pointer = format!("{base}/{}/{i}", map.member);
             if let Some((_, new)) = map.renames.iter().find(|(from, _)| *from == old) {
                 let old = std::mem::replace(item, Value::String((*new).into()));
-                let reason = format!("{} calls this value `{new}`", self.draft);
+                let reason = format!("{} calls this value `{new}`", self.named);
                 self.note(NoteKind::Renamed, pointer, reason).value(old);
             } else if retired.contains(&old) {
                 let Some(ext) = extension else {

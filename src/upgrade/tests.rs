@@ -253,7 +253,7 @@ fn repair_places_are_read_from_each_schema() {
             !found.iter().any(|p| p.ends_with("/Port") || p == "/Source"),
             "{draft}"
         );
-        let status_is_a_list = draft >= Draft::V08;
+        let status_is_a_list = draft >= Draft::V08Dev;
         assert_eq!(
             found.iter().any(|p| p == "/Status"),
             status_is_a_list,

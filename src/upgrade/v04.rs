@@ -18,7 +18,7 @@ fn apply(change: &mut Change<'_>, m: &mut Map<String, Value>) {
         m.insert("EntityName".into(), entity.clone());
         let reason = format!(
             "{} splits `Entity` into `EntityName` and `EntityId`; the text is the entity's name",
-            change.draft()
+            change.draft_named()
         );
         change
             .note(NoteKind::Renamed, "/Entity", reason)
@@ -40,7 +40,7 @@ fn check_loose_analyzer(change: &mut Change<'_>, m: &mut Map<String, Value>) {
     let Some(Value::Object(analyzer)) = m.get_mut("Analyzer") else {
         return;
     };
-    let members = change.draft().members("Analyzer");
+    let members = change.reached().members("Analyzer");
     // Sorted, so that the report does not depend on map order.
     let mut unknown: Vec<String> = analyzer
         .keys()
@@ -54,7 +54,7 @@ fn check_loose_analyzer(change: &mut Change<'_>, m: &mut Map<String, Value>) {
         dropped.push((name, value, "is not part of the class"));
     }
     let probe = serde_json::json!({
-        "Version": change.draft().as_str(),
+        "Version": change.reached().as_str(),
         "ID": PROBE_ID,
         "CreateTime": PROBE_TIME,
         "Analyzer": Value::Object(analyzer.clone()),
@@ -77,7 +77,7 @@ fn check_loose_analyzer(change: &mut Change<'_>, m: &mut Map<String, Value>) {
     for (name, value, why) in dropped {
         let reason = format!(
             "2.D.V02 and 2.D.V03 did not check analyzer members; {} does, and this one {why}",
-            change.draft()
+            change.draft_named()
         );
         change
             .note(

@@ -18,7 +18,7 @@ fn apply(change: &mut Change<'_>, m: &mut Map<String, Value>) {
     }
     let reason = format!(
         "{} bounds Confidence to 0..1; this one is outside",
-        change.draft()
+        change.draft_named()
     );
     let noted = change.note(NoteKind::Dropped, "/Confidence", reason);
     if let Some(value) = m.remove("Confidence") {

@@ -117,7 +117,7 @@ fn apply(change: &mut Change<'_>, m: &mut Map<String, Value>) {
         m.insert("Type".into(), types.clone());
         let reason = format!(
             "{} describes the incident's nature in the message-level `Type`",
-            change.draft()
+            change.draft_named()
         );
         change
             .note(NoteKind::Restructured, "/Analyzer/Type", reason)
@@ -127,7 +127,7 @@ fn apply(change: &mut Change<'_>, m: &mut Map<String, Value>) {
     if let Some(vector) = m.remove("Vector") {
         let reason = format!(
             "{} removed the Vector class and has no counterpart",
-            change.draft()
+            change.draft_named()
         );
         change
             .note(NoteKind::Dropped, "/Vector", reason)

@@ -119,7 +119,7 @@ fn apply(change: &mut Change<'_>, m: &mut Map<String, Value>) {
         if status.is_string() {
             let old = status.take();
             *status = Value::Array(vec![old.clone()]);
-            let reason = format!("{} makes Status a list of states", change.draft());
+            let reason = format!("{} makes Status a list of states", change.draft_named());
             change
                 .note(NoteKind::Restructured, "/Status", reason)
                 .value(old)

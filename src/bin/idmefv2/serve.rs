@@ -15,10 +15,11 @@ use clap::Args;
 use idmefv2::{
     gateway::nats::StreamSink,
     http::{
-        server::{Dedup, Event, FileSink, ReceiveOptions, Server, Sink},
+        server::{BasicAuth, Dedup, Event, FileSink, Outcome, ReceiveOptions, Server, Sink},
         tls::{Pin, ServerTls},
     },
     nats::Endpoint,
+    sink::Kept,
     Limits,
 };
 
@@ -36,11 +37,27 @@ before the 204 is sent; messages arriving together share one sync. Every
 draft from 2.D.V02 on is accepted as sent; --upgrade stores messages older
 than 2.D.V08 carried forward to 2.D.V08 instead.
 
+--repair makes the repairs of `idmefv2 upgrade --repair` on a message its
+own draft refuses (a single text where a list of texts is wanted, such as
+the string Analyzer.Type of deployed 2.D.V04 converters) and stores the
+repaired message; a repair never guesses a value, and a message still
+invalid is refused as before. --strict answers 400 to messages that fail
+the strict rules (`idmefv2 validate --strict`); they apply to 2.D.V08 and
+later, so older drafts need --upgrade with it.
+
+--rejects FILE appends every message refused with 400 to FILE, one JSON
+object per line: time, remote, peer, status, violations (pointer, keyword,
+reason) and the body as received (`body`, a JSON string; `body_base64`
+when it is not UTF-8), synced before the 400 is sent. `idmefv2 send` can
+read the bodies back once fixed.
+
 --forward, instead of --out, publishes each accepted message into a NATS
 JetStream stream (IDMEFV2 unless --stream, created when missing as
 `idmefv2 publish` creates it, with --replicas copies) and answers 204 only
-once the stream has acknowledged it; the message's ID is its JetStream
-message ID, so a message sent again is stored once. When the stream does
+once the stream has acknowledged it. Its JetStream message ID is its ID
+plus a digest of its content, so a message sent again within the stream's
+duplicate window is stored once, while another alert under a reused ID is
+stored too (with the ID alone, JetStream would drop it as a duplicate). When the stream does
 not acknowledge within about 10 seconds the answer is 503 with
 Retry-After: 1.
 
@@ -51,20 +68,39 @@ in hex, colons allowed, as `openssl x509 -noout -fingerprint -sha256`
 prints it). Only TLS 1.3 is spoken; HTTP/2 is chosen by ALPN.
 
 One line per request goes to stderr:
-  REMOTE PEER METHOD PATH STATUS violations=N
-with PEER the client certificate's first DNS-ID; lines are written in
-batches, at most about 20 ms after their request. SIGINT or SIGTERM stops
+  REMOTE PEER METHOD PATH STATUS violations=N [POINTER KEYWORD \"REASON\", ...]
+      changes=N [POINTER KIND, ...] repeat|id-reused
+with PEER the client certificate's first DNS-ID (or the Basic user name),
+each violation by pointer and reason (never the value), each change of
+--upgrade or --repair by pointer and kind (renamed, repaired, ...), at most
+10 of each; lines are written in batches, at most about 20 ms after their
+request. SIGINT or SIGTERM stops
 the server after the requests in flight are answered.
 
---dedup[=N] acknowledges a message whose ID is among the last N kept
-(default 100000) with 204 without writing it again: senders that retry
-deliver at least once, and this drops the repeats. The window is in
-memory and filled at start from the last N lines of --out, so it holds
-across restarts; repeats older than N messages are written again. The
-count of repeats dropped is printed when the server stops.
+--dedup[=N] acknowledges a message whose ID and content are those of one
+of the last N kept (default 100000) with 204 without writing it again
+(its log line says `repeat`): senders that retry deliver at least once,
+and this drops the repeats. A message with a kept ID but other content is
+stored and logged as `id-reused` (some senders give several alerts one
+ID). The window is in memory and filled at start from the last N lines of
+--out, so it holds across restarts; repeats older than N messages are
+written again. The counts are printed when the server stops.
 
 --insecure-plaintext serves plain HTTP/1.1 without TLS (for senders that
 cannot do TLS); it takes no --cert, --key, --client-ca, --allow-peer or --pin.
+
+--basic-auth FILE lets in senders that cannot present a client certificate
+(the IDMEFv2 connectors, ElastAlert2, the Graylog plugin) by HTTP Basic
+authentication against FILE, an htpasswd file of bcrypt entries
+(`htpasswd -B -c FILE USER`). Over TLS, a client with a certificate from
+--client-ca needs no password; one without must send the credentials of an
+entry of FILE. With --insecure-plaintext, every request must. Missing or
+wrong credentials get 401 with WWW-Authenticate; the log's PEER is the user
+name. This departs from the transport draft, which requires mutual TLS: the
+senders deployed today cannot do client certificates. Over plain HTTP the
+password crosses the network readable by anyone. A verified password is
+remembered briefly, so that a busy sender does not cost a bcrypt run per
+alert.
 
 Exit status: 0 after a clean stop, 2 on a usage, certificate or I/O error.";
 
@@ -72,6 +108,9 @@ Exit status: 0 after a clean stop, 2 on a usage, certificate or I/O error.";
 /// `--forward` before it is answered 503: less than a sender's usual
 /// timeout (30 s for `idmefv2 send`).
 const FORWARD_WAIT: Duration = Duration::from_secs(10);
+
+/// The realm of `--basic-auth`'s `WWW-Authenticate` challenge.
+const BASIC_REALM: &str = "idmefv2";
 
 /// Options of `idmefv2 serve`.
 #[derive(Args)]
@@ -124,6 +163,17 @@ pub struct ServeArgs {
     /// Store messages of drafts older than 2.D.V08 upgraded to 2.D.V08.
     #[arg(long)]
     upgrade: bool,
+    /// Repair messages their draft's schema refuses (a single text where a
+    /// list of texts is wanted) and store them repaired.
+    #[arg(long)]
+    repair: bool,
+    /// Refuse with 400 messages that fail the strict rules.
+    #[arg(long)]
+    strict: bool,
+    /// Append every message refused with 400, as received, to this NDJSON
+    /// file (with time, peer, status and violations), synced like --out.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
     /// The NDJSON file accepted messages are appended to.
     #[arg(
         long,
@@ -151,6 +201,11 @@ pub struct ServeArgs {
     /// Serve plain HTTP without TLS: no authentication, no secrecy.
     #[arg(long = "insecure-plaintext")]
     insecure_plaintext: bool,
+    /// Also let in senders without a client certificate that send the user
+    /// name and password of an entry of this htpasswd file (bcrypt, as
+    /// `htpasswd -B` writes them) by HTTP Basic authentication.
+    #[arg(long = "basic-auth", value_name = "FILE")]
+    basic_auth: Option<PathBuf>,
 }
 
 pub fn parse_pin(text: &str) -> Result<Pin, String> {
@@ -208,11 +263,15 @@ fn serve_on(
                             .seed_from_ndjson(out)
                             .map_err(|e| format!("--out {}: {e}", out.display()))?;
                         eprintln!(
-                            "idmefv2 serve: dropping repeats of the last {capacity} message \
-                             IDs ({seeded} read from {target})"
+                            "idmefv2 serve: dropping repeats of the last {capacity} messages \
+                             ({seeded} read from {target})"
                         );
                         run(args, server, dedup.clone(), &target).await?;
-                        format!(", {} repeats acknowledged and dropped", dedup.repeats())
+                        format!(
+                            ", {} repeats acknowledged and dropped, {} reused IDs stored",
+                            dedup.repeats(),
+                            dedup.reused()
+                        )
                     }
                     None => {
                         run(args, server, sink.clone(), &target).await?;
@@ -290,6 +349,9 @@ fn server(args: &ServeArgs) -> Result<Server, String> {
             for pin in &args.pin {
                 tls = tls.pin(*pin);
             }
+            if args.basic_auth.is_some() {
+                tls = tls.client_certificate_optional();
+            }
             Server::new(tls).map_err(|e| e.to_string())?
         }
         _ if args.insecure_plaintext => Server::insecure_plaintext(),
@@ -297,12 +359,27 @@ fn server(args: &ServeArgs) -> Result<Server, String> {
     };
     let options = ReceiveOptions::default()
         .max_bytes(args.max_bytes)
-        .upgrade(args.upgrade);
-    Ok(server
+        .upgrade(args.upgrade)
+        .repair(args.repair)
+        .strict(args.strict);
+    let mut server = server
         .path(args.path.clone())
         .map_err(|e| format!("--path: {e}"))?
         .options(options)
-        .observe(log))
+        .observe(log);
+    if let Some(file) = &args.basic_auth {
+        let text = String::from_utf8(read_option("--basic-auth", file)?)
+            .map_err(|_| format!("--basic-auth {}: not UTF-8 text", file.display()))?;
+        let users = BasicAuth::from_htpasswd(&text, BASIC_REALM)
+            .map_err(|e| format!("--basic-auth {}: {e}", file.display()))?;
+        server = server.basic_auth(users);
+    }
+    if let Some(rejects) = &args.rejects {
+        let file =
+            FileSink::open(rejects).map_err(|e| format!("--rejects {}: {e}", rejects.display()))?;
+        server = server.rejects(file);
+    }
+    Ok(server)
 }
 
 /// One stderr line per request or refused connection, through
@@ -312,25 +389,95 @@ fn log(event: &Event) {
     // One string per line, formatted before the log's lock is taken.
     let mut line = String::with_capacity(128);
     let _ = match event {
-        Event::Request(outcome) => {
-            let peer: &dyn std::fmt::Display = match &outcome.peer {
-                Some(peer) => peer,
-                None => &"-",
-            };
-            let written = write!(
-                line,
-                "{} {peer} {} {} {} violations={}",
-                outcome.remote, outcome.method, outcome.path, outcome.status, outcome.violations
-            );
-            match &outcome.detail {
-                Some(detail) => write!(line, " error={detail:?}"),
-                None => written,
-            }
-        }
+        Event::Request(outcome) => request_line(&mut line, outcome),
         Event::Refused { remote, reason } => write!(line, "{remote} - refused: {reason}"),
         _ => return,
     };
     RequestLog::get().push(&line);
+}
+
+/// The most violations or changes a log line names; the rest are counted.
+const LOG_ITEMS: usize = 10;
+
+/// The most characters of a reason a log line holds.
+const LOG_REASON_CHARS: usize = 160;
+
+/// `REMOTE PEER METHOD PATH STATUS violations=N`, then each violation by
+/// pointer, keyword and reason (never the value), each change of an
+/// upgrade or repair by pointer and kind, what the dedup window made of
+/// the message, and our side's error; bounded by [`LOG_ITEMS`] and
+/// [`LOG_REASON_CHARS`].
+fn request_line(line: &mut String, outcome: &Outcome) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    let peer: &dyn std::fmt::Display = match &outcome.peer {
+        Some(peer) => peer,
+        None => &"-",
+    };
+    write!(
+        line,
+        "{} {peer} {} {} {} violations={}",
+        outcome.remote,
+        outcome.method,
+        outcome.path,
+        outcome.status,
+        outcome.violations.len()
+    )?;
+    let items = |line: &mut String, all: &mut dyn ExactSizeIterator<Item = String>| {
+        let total = all.len();
+        let shown: Vec<String> = all.take(LOG_ITEMS).collect();
+        let more = total - shown.len();
+        let _ = write!(line, " [{}", shown.join(", "));
+        if more > 0 {
+            let _ = write!(line, ", +{more} more");
+        }
+        line.push(']');
+    };
+    if !outcome.violations.is_empty() {
+        items(
+            line,
+            &mut outcome.violations.iter().map(|v| {
+                let reason: String = v.reason().chars().take(LOG_REASON_CHARS).collect();
+                let cut = if reason.len() < v.reason().len() {
+                    "…"
+                } else {
+                    ""
+                };
+                format!(
+                    "{} {} {:?}",
+                    pointer_or_root(v.pointer()),
+                    v.keyword(),
+                    format!("{reason}{cut}")
+                )
+            }),
+        );
+    }
+    if !outcome.changes.is_empty() {
+        line.push_str(" changes=");
+        let _ = write!(line, "{}", outcome.changes.len());
+        items(
+            line,
+            &mut outcome
+                .changes
+                .iter()
+                .map(|c| format!("{} {}", pointer_or_root(&c.pointer), c.kind)),
+        );
+    }
+    if let Some(kept @ (Kept::Repeat | Kept::IdReused)) = outcome.kept {
+        write!(line, " {}", kept.as_str())?;
+    }
+    match &outcome.detail {
+        Some(detail) => write!(line, " error={detail:?}"),
+        None => Ok(()),
+    }
+}
+
+/// A pointer for the log: `(message)` for the whole message.
+fn pointer_or_root(pointer: &str) -> &str {
+    if pointer.is_empty() {
+        "(message)"
+    } else {
+        pointer
+    }
 }
 
 /// How late a request's log line may reach stderr.

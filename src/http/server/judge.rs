@@ -16,8 +16,8 @@ use super::Connection;
 use crate::{
     codec,
     sink::{Peer, Received},
-    upgrade::upgrade_slice,
-    Error, Limits, Message, Version, Violation,
+    upgrade::{self, UpgradeNote},
+    Draft, Error, Limits, Message, Version, Violation, ViolationKind,
 };
 
 /// How the endpoint reads and checks a message.
@@ -25,6 +25,8 @@ use crate::{
 pub struct ReceiveOptions {
     limits: Limits,
     upgrade: bool,
+    repair: bool,
+    strict: bool,
     untyped: bool,
 }
 
@@ -44,12 +46,36 @@ impl ReceiveOptions {
         self
     }
 
-    /// Hands the sink messages of drafts older than `2.D.V08` carried
-    /// forward to `2.D.V08` instead of as they came. A valid message that
+    /// Hands the sink messages of drafts older than [`Version::LATEST`]
+    /// carried forward to it instead of as they came. A valid message that
     /// cannot be carried forward is then refused with 400.
     #[must_use]
     pub fn upgrade(mut self, upgrade: bool) -> Self {
         self.upgrade = upgrade;
+        self
+    }
+
+    /// Repairs a message that its own draft's schema refuses, with the
+    /// repairs of [`upgrade::repair`] (a single text where a list of texts
+    /// is wanted; never a guessed value), and hands the sink the repaired
+    /// message, as compact JSON, with each repair in
+    /// [`Received::upgrade_report`]. A message still invalid is refused
+    /// with the violations of the message as sent. Valid messages are
+    /// untouched.
+    #[must_use]
+    pub fn repair(mut self, repair: bool) -> Self {
+        self.repair = repair;
+        self
+    }
+
+    /// Refuses with 400 a message that fails the strict rules
+    /// ([`crate::strict`]) as the sink would receive it (after the
+    /// repairs and the upgrade, when asked for). The strict rules apply to
+    /// the typed model's drafts: a message of an older draft is refused
+    /// unless [`upgrade`](Self::upgrade) carries it forward.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
         self
     }
 
@@ -58,10 +84,10 @@ impl ReceiveOptions {
     /// and with the same answers, and [`Received::message`] is `None`: for
     /// sinks that keep the body as it came, at well under half the cost of
     /// building it (`cargo bench --bench decode`, the `check` row).
-    /// [`Server`] turns it off for a sink whose
-    /// [`needs_typed_message`](Sink::needs_typed_message) says `false`.
+    /// [`Server`](super::Server) turns it off for a sink whose
+    /// [`needs_typed_message`](crate::sink::Sink::needs_typed_message) says `false`.
     /// Messages in other encodings are always built (the line a
-    /// [`FileSink`] writes for them is the typed message's JSON).
+    /// [`FileSink`](crate::sink::FileSink) writes for them is the typed message's JSON).
     #[must_use]
     pub fn typed(mut self, typed: bool) -> Self {
         self.untyped = !typed;
@@ -81,8 +107,11 @@ pub struct Rejection {
     status: StatusCode,
     error: String,
     violations: Vec<Violation>,
-    list: Option<(&'static str, Vec<String>)>,
+    /// The supported or acceptable media types (415, 406), boxed to keep
+    /// the refusal small.
+    list: Option<Box<(&'static str, Vec<String>)>>,
     answer_type: &'static str,
+    body: Option<Bytes>,
 }
 
 impl Rejection {
@@ -93,6 +122,7 @@ impl Rejection {
             violations: Vec::new(),
             list: None,
             answer_type: super::super::ANSWER_TYPES[0],
+            body: None,
         }
     }
 
@@ -127,6 +157,12 @@ impl Rejection {
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
+
+    /// The request body as received, when it was read whole before the
+    /// refusal (a message refused with 400); `None` otherwise.
+    pub fn body(&self) -> Option<&Bytes> {
+        self.body.as_ref()
+    }
 }
 
 impl fmt::Display for Rejection {
@@ -144,7 +180,7 @@ impl IntoResponse for Rejection {
         } else {
             let mut object = serde_json::Map::new();
             object.insert("error".into(), self.error.into());
-            if let Some((name, list)) = self.list {
+            if let Some((name, list)) = self.list.map(|b| *b) {
                 object.insert(name.into(), list.into());
             }
             serde_json::to_vec(&object).unwrap_or_default()
@@ -169,7 +205,7 @@ pub(super) fn json_response(
 /// An axum extractor for one IDMEFv2 message.
 ///
 /// It checks `Content-Type` (415), `Accept` (406), the size (413) and the
-/// message itself (400) as the [module](self) describes, under the
+/// message itself (400) as the [module](super) describes, under the
 /// [`ReceiveOptions`] found in the request's extensions (add them with
 /// `axum::Extension`; defaults otherwise). Path and method are the
 /// router's business.
@@ -216,7 +252,7 @@ async fn receive(request: Request) -> Result<Received, Rejection> {
     };
     let unsupported = |reason: String| {
         let mut rejection = Rejection::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, reason);
-        rejection.list = Some(("supported", codec::supported()));
+        rejection.list = Some(Box::new(("supported", codec::supported())));
         rejection.answer_type = answer.unwrap_or(super::super::ANSWER_TYPES[0]);
         rejection
     };
@@ -236,13 +272,13 @@ async fn receive(request: Request) -> Result<Received, Rejection> {
             StatusCode::NOT_ACCEPTABLE,
             "none of the media types in Accept can be answered in",
         );
-        rejection.list = Some((
+        rejection.list = Some(Box::new((
             "alternatives",
             super::super::ANSWER_TYPES
                 .iter()
                 .map(|t| t.to_string())
                 .collect(),
-        ));
+        )));
         return Err(rejection);
     };
     let with_answer = |mut r: Rejection| {
@@ -274,7 +310,10 @@ async fn receive(request: Request) -> Result<Received, Rejection> {
         }
     };
 
-    judge(body, content_type, codec.as_ref(), &options, peer).map_err(with_answer)
+    judge(body.clone(), content_type, codec.as_ref(), &options, peer).map_err(|mut r| {
+        r.body = Some(body);
+        with_answer(r)
+    })
 }
 
 /// Decodes and checks one body.
@@ -300,46 +339,149 @@ fn judge(
         let message = codec
             .decode(&body, limits)
             .map_err(|e| Rejection::invalid(&e))?;
+        strict_check(options, Some(&message))?;
         let (version, id) = (message.version.as_str(), message.id.as_str().to_owned());
         return Ok(received(body, content_type, version, id, Some(message)));
     }
-    let checked = if options.untyped {
+    // Typed when the sink wants it or the strict rules need it.
+    let checked = if options.untyped && !options.strict {
         crate::message::check_slice_with(&body, limits)
-            .map(|(version, id)| (version, id.into_string(), None))
+            .map(|(version, id)| (version.draft(), id.into_string(), None))
     } else {
         Message::from_slice_with(&body, limits)
-            .map(|m| (m.version, m.id.as_str().to_owned(), Some(m)))
+            .map(|m| (m.version.draft(), m.id.as_str().to_owned(), Some(m)))
     };
-    match checked {
-        Ok((version, id, message)) => {
-            Ok(received(body, content_type, version.as_str(), id, message))
-        }
-        Err(Error::OlderDraft { version }) if options.upgrade => {
-            let upgraded = upgrade_slice(&body, limits, Version::LATEST).map_err(|e| {
-                let mut rejection = Rejection::invalid(&e);
-                rejection.error = format!("valid {version} message that cannot be upgraded");
-                rejection
-            })?;
-            let body = Bytes::from(upgraded.message.to_vec());
-            let id = upgraded.message.id.as_str().to_owned();
-            let mut kept = received(
-                body,
-                "application/json".to_string(),
-                Version::LATEST.as_str(),
-                id,
-                Some(upgraded.message),
-            );
-            kept.upgraded_from = Some(version);
-            kept.upgrade_report = upgraded.report;
-            Ok(kept)
-        }
+    let checked = match checked {
         Err(Error::OlderDraft { version }) => {
             // Every draft requires a text `ID`, which its schema checked.
             let id = crate::json::message_id(&body).ok_or_else(|| {
                 Rejection::new(StatusCode::BAD_REQUEST, "the message has no text ID")
             })?;
-            Ok(received(body, content_type, &version, id, None))
+            let draft = version
+                .parse::<Draft>()
+                .map_err(|v| Rejection::invalid(&Error::Invalid(vec![v.at("/Version")].into())))?;
+            Ok((draft, id, None))
+        }
+        other => other,
+    };
+    match checked {
+        Ok((draft, _, _)) if options.upgrade && draft < Version::LATEST.draft() => {
+            let upgraded = upgrade::Options::default()
+                .limits(*limits)
+                .upgrade_slice(&body)
+                .map_err(|e| cannot_upgrade(draft, &e))?;
+            kept(
+                received,
+                upgraded.message,
+                Some(draft),
+                upgraded.report,
+                options,
+            )
+        }
+        Ok((draft, id, message)) => {
+            strict_check(options, message.as_ref())?;
+            if options.strict && message.is_none() {
+                return Err(not_strict_draft(draft));
+            }
+            Ok(received(body, content_type, draft.as_str(), id, message))
+        }
+        Err(refused @ Error::Invalid(_)) if options.repair => {
+            let value = crate::json::parse_value(&body, limits.document_depth(), limits.max_depth)
+                .map_err(|e| Rejection::invalid(&e))?;
+            let repaired = upgrade::repair(&value).map_err(|_| Rejection::invalid(&refused))?;
+            let draft = repaired.draft;
+            let mut report = repaired.report;
+            if options.upgrade && draft < Version::LATEST.draft() {
+                let upgraded = upgrade::Options::default()
+                    .limits(*limits)
+                    .upgrade(&repaired.message)
+                    .map_err(|e| cannot_upgrade(draft, &e))?;
+                report.extend(upgraded.report);
+                return kept(received, upgraded.message, Some(draft), report, options);
+            }
+            match draft.version() {
+                Some(_) => {
+                    let message = Message::from_slice_with(
+                        &repaired.message.to_string().into_bytes(),
+                        limits,
+                    )
+                    .map_err(|e| Rejection::invalid(&e))?;
+                    kept(received, message, None, report, options)
+                }
+                None if options.strict => Err(not_strict_draft(draft)),
+                None => {
+                    let id = crate::json::message_id(&body).ok_or_else(|| {
+                        Rejection::new(StatusCode::BAD_REQUEST, "the message has no text ID")
+                    })?;
+                    let body = Bytes::from(repaired.message.to_string());
+                    let mut kept =
+                        received(body, "application/json".into(), draft.as_str(), id, None);
+                    kept.upgrade_report = report;
+                    Ok(kept)
+                }
+            }
         }
         Err(e) => Err(Rejection::invalid(&e)),
     }
+}
+
+/// A message changed on the way in (upgraded or repaired), as the sink
+/// receives it: its compact JSON encoding.
+fn kept(
+    received: impl Fn(Bytes, String, &str, String, Option<Message>) -> Received,
+    message: Message,
+    upgraded_from: Option<Draft>,
+    report: Vec<UpgradeNote>,
+    options: &ReceiveOptions,
+) -> Result<Received, Rejection> {
+    strict_check(options, Some(&message))?;
+    let body = Bytes::from(message.to_vec());
+    let id = message.id.as_str().to_owned();
+    let version = message.version;
+    let mut kept = received(
+        body,
+        "application/json".to_string(),
+        version.as_str(),
+        id,
+        Some(message),
+    );
+    kept.upgraded_from = upgraded_from.map(|d| d.as_str().to_string());
+    kept.upgrade_report = report;
+    Ok(kept)
+}
+
+/// The refusal of a valid message the upgrade could not carry forward.
+fn cannot_upgrade(draft: Draft, error: &Error) -> Rejection {
+    let mut rejection = Rejection::invalid(error);
+    rejection.error = format!("valid {draft} message that cannot be upgraded");
+    rejection
+}
+
+/// Under [`ReceiveOptions::strict`], the strict rules on a typed message.
+fn strict_check(options: &ReceiveOptions, message: Option<&Message>) -> Result<(), Rejection> {
+    match message {
+        Some(message) if options.strict => message.validate_strict().map_err(|e| {
+            let mut rejection = Rejection::invalid(&e);
+            rejection.error = "IDMEFv2 message that fails the strict rules".into();
+            rejection
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The refusal, under [`ReceiveOptions::strict`], of a message of a draft
+/// the strict rules do not apply to.
+fn not_strict_draft(draft: Draft) -> Rejection {
+    let typed: Vec<&str> = Version::ALL.iter().map(|v| v.as_str()).collect();
+    let violation = Violation::new(
+        ViolationKind::Version,
+        format!(
+            "the strict rules apply to {} messages; this {draft} message would need an upgrade",
+            typed.join(", ")
+        ),
+    )
+    .at("/Version");
+    let mut rejection = Rejection::invalid(&Error::Invalid(vec![violation].into()));
+    rejection.error = "IDMEFv2 message that fails the strict rules".into();
+    rejection
 }

@@ -16,10 +16,11 @@
 //! |---|---|
 //! | another path than the endpoint's | 404 |
 //! | another method than `POST` | 405, `Allow: POST` |
+//! | with [`Server::basic_auth`]: no client certificate, and credentials missing or wrong | 401, `WWW-Authenticate: Basic realm=…` |
 //! | `Content-Type` missing or without a codec in [`crate::codec`] | 415, the supported types listed |
 //! | `Accept` names none of `application/json`, `text/json` | 406, the alternatives listed |
 //! | body over [`ReceiveOptions::max_bytes`] (by `Content-Length` or while reading) | 413 |
-//! | body that does not decode or fails validation | 400, every violation (pointer and reason) |
+//! | body that does not decode or fails validation (after the repairs, with [`ReceiveOptions::repair`]), or fails the strict rules with [`ReceiveOptions::strict`] | 400, every violation (pointer and reason) |
 //! | the sink could not keep the message | 503 with `Retry-After`, or 500 |
 //! | kept | 204 |
 //!
@@ -79,10 +80,18 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::tls::{ConfigError, PeerIdentity, ServerTls};
-use crate::sink::Peer;
 pub use crate::sink::{Dedup, FileSink, FileSinkStats, Received, Sink, SinkError};
+use crate::{
+    sink::{Kept, Peer},
+    upgrade::UpgradeNote,
+    Violation,
+};
+use bytes::Bytes;
 
+mod basic;
 mod judge;
+
+pub use basic::{BasicAuth, VERIFIED_FOR};
 
 use judge::json_response;
 pub use judge::{Idmef, ReceiveOptions, Rejection};
@@ -108,9 +117,15 @@ pub struct Outcome {
     pub path: String,
     /// The status answered.
     pub status: u16,
-    /// How many violations the refusal listed (400 only).
-    pub violations: usize,
-    /// What went wrong on our side, for a 5xx (not sent to the client).
+    /// Every violation the refusal listed (400 only; empty otherwise).
+    pub violations: Vec<Violation>,
+    /// What the upgrade and the repairs changed in an accepted message
+    /// (see [`ReceiveOptions::upgrade`] and [`ReceiveOptions::repair`]).
+    pub changes: Vec<UpgradeNote>,
+    /// What the sink did with an accepted message; `None` for a refusal.
+    pub kept: Option<Kept>,
+    /// What went wrong on our side, for a 5xx (not sent to the client), or
+    /// writing the refused body to the [`Server::rejects`] file.
     pub detail: Option<String>,
 }
 
@@ -139,6 +154,8 @@ struct Endpoint<S> {
     options: ReceiveOptions,
     sink: S,
     observer: Option<Observer>,
+    rejects: Option<Arc<FileSink>>,
+    basic: Option<BasicAuth>,
 }
 
 /// The handler behind every path: path and method first, then the
@@ -147,11 +164,13 @@ async fn endpoint<S: Sink>(
     State(endpoint): State<Arc<Endpoint<S>>>,
     mut request: Request,
 ) -> Response {
-    let connection = request.extensions().get::<Connection>().cloned();
+    let mut connection = request.extensions().get::<Connection>().cloned();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     request.extensions_mut().insert(endpoint.options.clone());
-    let mut violations = 0;
+    let mut violations = Vec::new();
+    let mut changes = Vec::new();
+    let mut kept = None;
     let mut detail = None;
     let response = if path != endpoint.path {
         let body = serde_json::to_vec(&serde_json::json!({
@@ -170,19 +189,34 @@ async fn endpoint<S: Sink>(
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         response
+    } else if let Some(refusal) = authenticate(&endpoint, &mut request, &mut connection).await {
+        refusal
     } else {
         match Idmef::from_request(request, &()).await {
             Err(rejection) => {
-                violations = rejection.violations().len();
+                if let (Some(rejects), Some(connection)) = (&endpoint.rejects, &connection) {
+                    if let Some(line) = refused_line(connection, &rejection) {
+                        if let Err(e) = rejects.append(line).await {
+                            detail = Some(format!("refused body not kept: {e}"));
+                        }
+                    }
+                }
+                violations = rejection.violations().to_vec();
                 rejection.into_response()
             }
-            Ok(Idmef(received)) => match endpoint.sink.keep(received).await {
-                Ok(()) => StatusCode::NO_CONTENT.into_response(),
-                Err(e) => {
-                    detail = Some(e.reason().to_string());
-                    sink_error_response(&e)
+            Ok(Idmef(received)) => {
+                changes.clone_from(&received.upgrade_report);
+                match endpoint.sink.keep_noted(received).await {
+                    Ok(what) => {
+                        kept = Some(what);
+                        StatusCode::NO_CONTENT.into_response()
+                    }
+                    Err(e) => {
+                        detail = Some(e.reason().to_string());
+                        sink_error_response(&e)
+                    }
                 }
-            },
+            }
         }
     };
     if let (Some(observer), Some(connection)) = (&endpoint.observer, connection) {
@@ -193,10 +227,106 @@ async fn endpoint<S: Sink>(
             path,
             status: response.status().as_u16(),
             violations,
+            changes,
+            kept,
             detail,
         }));
     }
     response
+}
+
+/// Under [`Server::basic_auth`], checks the credentials of a request
+/// whose connection has no client certificate: the 401 to answer when
+/// they are missing or wrong; otherwise `None`, the user name then being
+/// the peer of the request and its connection.
+async fn authenticate<S>(
+    endpoint: &Endpoint<S>,
+    request: &mut Request,
+    connection: &mut Option<Connection>,
+) -> Option<Response> {
+    let basic = endpoint.basic.as_ref()?;
+    let certified = connection
+        .as_ref()
+        .is_some_and(|c| matches!(c.peer, Some(Peer::Certificate { .. })));
+    if certified {
+        return None;
+    }
+    match basic
+        .user(request.headers().get(header::AUTHORIZATION))
+        .await
+    {
+        Some(name) => {
+            if let Some(connection) = connection.as_mut() {
+                connection.peer = Some(Peer::User(name));
+                request.extensions_mut().insert(connection.clone());
+            }
+            None
+        }
+        None => {
+            let body = serde_json::to_vec(&serde_json::json!({
+                "error": "a client certificate or a user name and password (HTTP Basic) is required"
+            }))
+            .unwrap_or_default();
+            let mut response =
+                json_response(StatusCode::UNAUTHORIZED, super::ANSWER_TYPES[0], body);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, basic.challenge());
+            Some(response)
+        }
+    }
+}
+
+/// The line of the [`Server::rejects`] file for a refusal whose body was
+/// read: `time`, `remote`, `peer`, `status`, `violations`, and the body as
+/// received, as a JSON string `body` when it is UTF-8 text, or
+/// `body_base64` otherwise. `None` for a refusal without a body.
+fn refused_line(connection: &Connection, rejection: &Rejection) -> Option<Bytes> {
+    let body = rejection.body()?;
+    let time = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut record = serde_json::Map::new();
+    record.insert("time".into(), time.into());
+    record.insert("remote".into(), connection.remote.to_string().into());
+    record.insert(
+        "peer".into(),
+        connection
+            .peer
+            .as_ref()
+            .map_or(serde_json::Value::Null, |p| p.to_string().into()),
+    );
+    record.insert("status".into(), rejection.status().as_u16().into());
+    record.insert(
+        "violations".into(),
+        serde_json::to_value(rejection.violations()).unwrap_or_default(),
+    );
+    match std::str::from_utf8(body) {
+        Ok(text) => record.insert("body".into(), text.into()),
+        Err(_) => record.insert("body_base64".into(), base64(body).into()),
+    };
+    serde_json::to_vec(&record).ok().map(Bytes::from)
+}
+
+/// Standard base64 with padding (RFC 4648), for refused bodies that are
+/// not text.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// The answer to a request whose message the sink could not keep: 503
@@ -234,9 +364,13 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// the [`Idmef`] checks and a [`Sink`].
 pub struct Server {
     tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Whether TLS lets clients in without a certificate.
+    certificate_optional: bool,
     path: String,
     options: ReceiveOptions,
     observer: Option<Observer>,
+    rejects: Option<Arc<FileSink>>,
+    basic: Option<BasicAuth>,
 }
 
 impl fmt::Debug for Server {
@@ -255,9 +389,12 @@ impl Server {
         let config = tls.config()?;
         Ok(Server {
             tls: Some(tokio_rustls::TlsAcceptor::from(config)),
+            certificate_optional: tls.is_client_certificate_optional(),
+            basic: None,
             path: "/".into(),
             options: ReceiveOptions::default(),
             observer: None,
+            rejects: None,
         })
     }
 
@@ -269,9 +406,12 @@ impl Server {
     pub fn insecure_plaintext() -> Server {
         Server {
             tls: None,
+            certificate_optional: false,
+            basic: None,
             path: "/".into(),
             options: ReceiveOptions::default(),
             observer: None,
+            rejects: None,
         }
     }
 
@@ -292,6 +432,39 @@ impl Server {
     #[must_use]
     pub fn options(mut self, options: ReceiveOptions) -> Server {
         self.options = options;
+        self
+    }
+
+    /// Lets senders in by HTTP Basic authentication, as `users` lists
+    /// them: over TLS, a client without a certificate (see
+    /// [`ServerTls::client_certificate_optional`]) must send the
+    /// credentials of one of them, and a client with a verified
+    /// certificate need not; over plain HTTP
+    /// ([`insecure_plaintext`](Self::insecure_plaintext)) every request
+    /// must. Missing or wrong credentials are answered 401 with
+    /// `WWW-Authenticate: Basic realm="…"`; the user name is the request's
+    /// peer ([`Peer::User`]). See [`BasicAuth`] for why this departs from
+    /// the transport draft's mutual TLS.
+    #[must_use]
+    pub fn basic_auth(mut self, users: BasicAuth) -> Server {
+        self.basic = Some(users);
+        self
+    }
+
+    /// Appends every message refused with 400 to `rejects`, one NDJSON
+    /// line each, synced to disk before the refusal is answered, so that
+    /// an operator can read why, fix it and send it again: `time` (RFC
+    /// 3339, UTC), `remote` (the client's address), `peer` (its
+    /// certificate's DNS-ID or its user name, or `null`), `status`,
+    /// `violations` (each `pointer`, `keyword`, `reason`) and the body as
+    /// received, as the JSON string `body` (or `body_base64` when it is not
+    /// UTF-8). A body is never over [`ReceiveOptions::max_bytes`], since a
+    /// larger one is refused with 413 before it is read. Refusals that
+    /// come before the body is read (404, 405, 406, 413, 415) are not
+    /// written.
+    #[must_use]
+    pub fn rejects(mut self, rejects: FileSink) -> Server {
+        self.rejects = Some(Arc::new(rejects));
         self
     }
 
@@ -320,10 +493,19 @@ impl Server {
     ) -> io::Result<()> {
         let Server {
             tls,
+            certificate_optional,
             path,
             options,
             observer,
+            rejects,
+            basic,
         } = self;
+        if certificate_optional && basic.is_none() {
+            return Err(io::Error::other(
+                "client certificates are optional but no other authentication is set \
+                 (Server::basic_auth)",
+            ));
+        }
         // Built only for a sink that uses it.
         let options = if sink.needs_typed_message() {
             options
@@ -335,6 +517,8 @@ impl Server {
             options,
             sink,
             observer: observer.clone(),
+            rejects,
+            basic,
         });
         let router = Router::new()
             .fallback(endpoint::<S>)

@@ -112,8 +112,24 @@ impl ServerTls {
         self
     }
 
+    /// Lets clients without a certificate finish the handshake; a client
+    /// that presents one is still verified as above. Only for a server
+    /// that authenticates such clients otherwise:
+    /// [`Server::basic_auth`](crate::http::server::Server::basic_auth),
+    /// without which the server refuses to start.
+    #[must_use]
+    pub fn client_certificate_optional(mut self) -> Self {
+        self.policy.optional = true;
+        self
+    }
+
+    /// Whether clients may come without a certificate.
+    pub(crate) fn is_client_certificate_optional(&self) -> bool {
+        self.policy.optional
+    }
+
     /// The rustls configuration: TLS 1.3 only, client certificates
-    /// required, ALPN `h2` then `http/1.1`.
+    /// required (unless optional), ALPN `h2` then `http/1.1`.
     pub(crate) fn config(&self) -> Result<Arc<rustls::ServerConfig>, ConfigError> {
         let verifier = ClientVerifier::new(self.client_ca.clone(), self.policy.clone())?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider())

@@ -98,6 +98,9 @@ pub(crate) struct PeerPolicy {
     pub allowed: Vec<String>,
     /// Accepted certificate fingerprints; empty: any.
     pub pins: Vec<Pin>,
+    /// Whether a client may come without a certificate (the server then
+    /// authenticates it otherwise).
+    pub optional: bool,
 }
 
 #[cfg(feature = "server")]
@@ -160,7 +163,7 @@ impl ClientCertVerifier for ClientVerifier {
     handshake_signatures!();
 
     fn client_auth_mandatory(&self) -> bool {
-        true
+        !self.policy.optional
     }
 
     fn offer_client_auth(&self) -> bool {

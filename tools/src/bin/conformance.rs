@@ -39,8 +39,28 @@ use serde_json::Value;
 /// Every draft is loaded, so that a message relabelled with an older
 /// `Version` is judged by that draft's official schema, as
 /// `idmefv2::validate` judges it by ours.
+/// `2.D.V08-Dev` has no folder of its own: its official schema was the
+/// one of `2.D.V08` but for `Version`, so it is read from `08` with its
+/// `Version` list replaced (see [`official_schema`]).
 fn official_folder(draft: Draft) -> &'static str {
-    draft.as_str().trim_start_matches("2.D.V")
+    match draft {
+        Draft::V08Dev => "08",
+        _ => draft.as_str().trim_start_matches("2.D.V"),
+    }
+}
+
+/// The official schema read from `text`, its `Version` list set to the
+/// draft's own name (a no-op for every draft but the ones read from the
+/// folder of another, [`official_folder`]).
+fn official_schema(draft: Draft, text: &str) -> serde_json::Result<Value> {
+    let mut schema: Value = serde_json::from_str(text)?;
+    if let Some(version) = schema
+        .pointer_mut("/definitions/Version/enum")
+        .and_then(Value::as_array_mut)
+    {
+        *version = vec![Value::String(draft.as_str().to_string())];
+    }
+    Ok(schema)
 }
 
 struct Official(BTreeMap<&'static str, jsonschema::Validator>);
@@ -52,8 +72,8 @@ impl Official {
             let (version, folder) = (draft.as_str(), official_folder(draft));
             let path = dir.join(folder).join("IDMEFv2.schema");
             let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let schema: Value =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let schema =
+                official_schema(draft, &text).map_err(|e| format!("{}: {e}", path.display()))?;
             let validator = jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft4)
                 .should_validate_formats(true)
