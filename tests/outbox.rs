@@ -572,6 +572,7 @@ fn a_receiver_refusing_our_client_certificate_is_a_library_error() {
         panic!("{error}")
     };
     assert_eq!(cause.kind(), DeliverErrorKind::Fatal);
+    assert_eq!(error.kind(), idmefv2::outbox::OutboxErrorKind::Stopped);
     assert!(
         error.to_string().contains("refused our client certificate"),
         "{error}"

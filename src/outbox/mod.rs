@@ -159,7 +159,7 @@ use bytes::Bytes;
 #[cfg(feature = "client")]
 pub(crate) use delivery::random_below;
 pub use delivery::{Counts, Deliver, DeliveryOptions, DeliveryReport, Event};
-pub use error::{DeliverError, DeliverErrorKind, OutboxError};
+pub use error::{DeliverError, DeliverErrorKind, OutboxError, OutboxErrorKind};
 pub use journal::{Key, Recovery, TornTail};
 
 use dead_letter::DEAD_LETTER;
