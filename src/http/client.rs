@@ -438,12 +438,14 @@ impl Client {
                     let error = from_hyper(e);
                     // A connection lost after the receiver sent a TLS alert
                     // is that alert's doing (a refused client certificate).
+                    // Every send lost with that connection is; the note
+                    // stays until a send succeeds.
                     let alert = self
                         .inner
                         .alert
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .take();
+                        .clone();
                     return Err(match (error, alert) {
                         (SendError::Connection { .. }, Some(reason)) => SendError::Tls { reason },
                         (error, _) => error,
@@ -472,6 +474,13 @@ impl Client {
                     })
                 }
             };
+        if status.is_success() {
+            // The receiver took our TLS session: an earlier alert is over.
+            let mut alert = self.inner.alert.lock().unwrap_or_else(|e| e.into_inner());
+            if alert.is_some() {
+                *alert = None;
+            }
+        }
         judge(status, retry_after, &body)
     }
 }
@@ -576,15 +585,25 @@ fn from_hyper(error: hyper_util::client::legacy::Error) -> SendError {
         }
         source = e.source();
     }
-    SendError::Connection {
-        reason: reasons.join(": "),
+    let reason = reasons.join(": ");
+    // A layer that kept only the words of the TLS error (h2 does).
+    if let Some((_, after)) = reason.split_once("received fatal alert: ") {
+        let alert = after.split(|c: char| !c.is_ascii_alphanumeric()).next();
+        let meaning = if alert.is_some_and(refuses_certificate) {
+            OUR_CERTIFICATE_REFUSED
+        } else {
+            "the receiver ended the TLS session"
+        };
+        return SendError::Tls {
+            reason: format!("{reason}: {meaning}"),
+        };
     }
+    SendError::Connection { reason }
 }
 
 /// `reason` (a TLS failure in words), with what it likely means when the
 /// failure is an alert by which the receiver refused our certificate.
 fn about_alert(error: &(dyn std::error::Error + 'static), reason: String) -> String {
-    use rustls::AlertDescription as A;
     let alert = error.downcast_ref::<rustls::Error>().or_else(|| {
         error
             .downcast_ref::<std::io::Error>()
@@ -592,18 +611,31 @@ fn about_alert(error: &(dyn std::error::Error + 'static), reason: String) -> Str
             .and_then(|e| e.downcast_ref::<rustls::Error>())
     });
     match alert {
-        Some(rustls::Error::AlertReceived(
-            A::BadCertificate
-            | A::UnsupportedCertificate
-            | A::CertificateRevoked
-            | A::CertificateExpired
-            | A::CertificateUnknown
-            | A::UnknownCA
-            | A::CertificateRequired
-            | A::AccessDenied,
-        )) => format!("{reason}: the receiver refused our client certificate (or we sent none)"),
+        Some(rustls::Error::AlertReceived(alert)) if refuses_certificate(&format!("{alert:?}")) => {
+            format!("{reason}: {OUR_CERTIFICATE_REFUSED}")
+        }
         _ => reason,
     }
+}
+
+/// What the alerts of [`refuses_certificate`] tell a sender.
+const OUR_CERTIFICATE_REFUSED: &str =
+    "the receiver refused our client certificate (or we sent none)";
+
+/// Whether a TLS alert (by its name) is a receiver's refusal of the
+/// client's certificate.
+fn refuses_certificate(alert: &str) -> bool {
+    [
+        "BadCertificate",
+        "UnsupportedCertificate",
+        "CertificateRevoked",
+        "CertificateExpired",
+        "CertificateUnknown",
+        "UnknownCA",
+        "CertificateRequired",
+        "AccessDenied",
+    ]
+    .contains(&alert)
 }
 
 /// Watches the connections a client makes for TLS failures after the
@@ -641,6 +673,7 @@ where
             Ok(Watched {
                 inner: connecting.await?,
                 alert,
+                failed_write: None,
             })
         })
     }
@@ -650,16 +683,65 @@ where
 struct Watched<S> {
     inner: S,
     alert: Arc<std::sync::Mutex<Option<String>>>,
+    /// A write failure held back while the connection is read to its end.
+    failed_write: Option<std::io::Error>,
 }
 
 impl<S> Watched<S> {
-    fn note<T>(&self, outcome: &std::task::Poll<std::io::Result<T>>) {
-        if let std::task::Poll::Ready(Err(e)) = outcome {
-            if let Some(reason) = tls::explain(e) {
-                let reason = about_alert(e, reason);
+    /// Notes a TLS failure; whether it was one.
+    fn note_error(&self, error: &std::io::Error) -> bool {
+        match tls::explain(error) {
+            Some(reason) => {
+                let reason = about_alert(error, reason);
                 *self.alert.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl<S: hyper::rt::Read + Unpin> Watched<S> {
+    /// A write's outcome, once what the receiver sent before it closed has
+    /// been read: a failed write is held back (`Pending`) until a read of
+    /// the connection ends, since a receiver refusing our certificate
+    /// sends its alert and closes while our request is on its way, and the
+    /// alert waits there to be read and noted.
+    fn after_write<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        outcome: std::task::Poll<std::io::Result<T>>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        match outcome {
+            std::task::Poll::Ready(Err(e)) if !self.note_error(&e) => {
+                self.failed_write = Some(e);
+                self.drain(cx)
+            }
+            other => other,
+        }
+    }
+
+    /// Reads until the connection ends (at most a few reads), then gives
+    /// the held write failure.
+    fn drain<T>(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<T>> {
+        use std::task::Poll;
+        let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); 1024];
+        for _ in 0..64 {
+            let mut buffer = hyper::rt::ReadBuf::uninit(&mut scratch);
+            match std::pin::Pin::new(&mut self.inner).poll_read(cx, buffer.unfilled()) {
+                Poll::Ready(Ok(())) if !buffer.filled().is_empty() => continue,
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => {
+                    self.note_error(&e);
+                    break;
+                }
+                Poll::Ready(Ok(())) => break,
             }
         }
+        Poll::Ready(Err(self
+            .failed_write
+            .take()
+            .unwrap_or_else(|| std::io::ErrorKind::BrokenPipe.into())))
     }
 }
 
@@ -670,27 +752,35 @@ impl<S: hyper::rt::Read + Unpin> hyper::rt::Read for Watched<S> {
         buf: hyper::rt::ReadBufCursor<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         let outcome = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        self.note(&outcome);
+        if let std::task::Poll::Ready(Err(e)) = &outcome {
+            self.note_error(e);
+        }
         outcome
     }
 }
 
-impl<S: hyper::rt::Write + Unpin> hyper::rt::Write for Watched<S> {
+impl<S: hyper::rt::Write + hyper::rt::Read + Unpin> hyper::rt::Write for Watched<S> {
     fn poll_write(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.failed_write.is_some() {
+            return self.drain(cx);
+        }
         let outcome = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.note(&outcome);
-        outcome
+        self.after_write(cx, outcome)
     }
 
     fn poll_flush(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+        if self.failed_write.is_some() {
+            return self.drain(cx);
+        }
+        let outcome = std::pin::Pin::new(&mut self.inner).poll_flush(cx);
+        self.after_write(cx, outcome)
     }
 
     fn poll_shutdown(
@@ -709,9 +799,11 @@ impl<S: hyper::rt::Write + Unpin> hyper::rt::Write for Watched<S> {
         cx: &mut std::task::Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.failed_write.is_some() {
+            return self.drain(cx);
+        }
         let outcome = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.note(&outcome);
-        outcome
+        self.after_write(cx, outcome)
     }
 }
 

@@ -237,8 +237,7 @@ impl<T: Send + Sync + 'static> Outbox<T> {
     }
 
     /// [`deliver`](Self::deliver), telling `observer` what happens to each
-    /// message. The observer runs with the outbox locked: it must not call
-    /// the outbox.
+    /// message.
     pub async fn deliver_with<D: Deliver>(
         &self,
         deliver: &D,
@@ -368,7 +367,7 @@ impl<T: Send + Sync + 'static> Outbox<T> {
                                 totals.delivered.fetch_add(1, Ordering::Relaxed);
                                 observer(Event::Delivered {
                                     key: &entry.put.key,
-                                    tag: entry.tag.as_ref(),
+                                    tag: entry.tag.as_deref(),
                                 });
                             }
                             continue;
@@ -402,7 +401,7 @@ impl<T: Send + Sync + 'static> Outbox<T> {
                             };
                             observer(Event::Refused {
                                 key: &entry.put.key,
-                                tag: entry.tag.as_ref(),
+                                tag: entry.tag.as_deref(),
                                 error: &error,
                                 answers: &answers,
                             });
@@ -415,11 +414,17 @@ impl<T: Send + Sync + 'static> Outbox<T> {
                     if error.kind() == DeliverErrorKind::Fatal {
                         fatal.get_or_insert_with(|| error.clone());
                     } else if let Some(wait) = backoff.fail(started, &error, options) {
-                        let state = self.lock();
-                        if let Some(entry) = state.pending.get(&seq) {
+                        let message = {
+                            let state = self.lock();
+                            state
+                                .pending
+                                .get(&seq)
+                                .map(|entry| (entry.put.key.clone(), entry.tag.clone()))
+                        };
+                        if let Some((key, tag)) = message {
                             observer(Event::Retrying {
-                                key: &entry.put.key,
-                                tag: entry.tag.as_ref(),
+                                key: &key,
+                                tag: tag.as_deref(),
                                 error: &error,
                                 wait,
                             });

@@ -73,7 +73,38 @@ pub enum OutboxError {
     },
 }
 
+/// What kind of [`OutboxError`] it is, for code that sorts errors
+/// without matching their fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OutboxErrorKind {
+    /// [`OutboxError::Io`].
+    Io,
+    /// [`OutboxError::Corrupt`].
+    Corrupt,
+    /// [`OutboxError::Full`].
+    Full,
+    /// [`OutboxError::Locked`].
+    Locked,
+    /// [`OutboxError::Stopped`].
+    Stopped,
+    /// [`OutboxError::GaveUp`].
+    GaveUp,
+}
+
 impl OutboxError {
+    /// What kind of error it is.
+    pub fn kind(&self) -> OutboxErrorKind {
+        match self {
+            OutboxError::Io { .. } => OutboxErrorKind::Io,
+            OutboxError::Corrupt { .. } => OutboxErrorKind::Corrupt,
+            OutboxError::Full { .. } => OutboxErrorKind::Full,
+            OutboxError::Locked { .. } => OutboxErrorKind::Locked,
+            OutboxError::Stopped { .. } => OutboxErrorKind::Stopped,
+            OutboxError::GaveUp { .. } => OutboxErrorKind::GaveUp,
+        }
+    }
+
     /// The report of the delivery run that ended with this error
     /// ([`Stopped`](Self::Stopped), [`GaveUp`](Self::GaveUp)).
     pub fn report(&self) -> Option<&DeliveryReport> {
@@ -106,12 +137,18 @@ impl fmt::Display for OutboxError {
                 used,
                 needed,
                 limit,
-            } => write!(
-                f,
-                "{}: the spool is full: {used} bytes used of {limit}, {needed} more needed; \
-                 messages leave it once the receiver acknowledges them",
-                path.display()
-            ),
+            } => {
+                if path.as_os_str().is_empty() {
+                    f.write_str("the queue in memory is full")?;
+                } else {
+                    write!(f, "{}: the spool is full", path.display())?;
+                }
+                write!(
+                    f,
+                    ": {used} bytes used of {limit}, {needed} more needed; messages leave it \
+                     once the receiver acknowledges them"
+                )
+            }
             OutboxError::Locked { path } => write!(
                 f,
                 "{}: the spool is in use by another sender",

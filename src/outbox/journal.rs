@@ -134,7 +134,7 @@ impl fmt::Display for TornTail {
     }
 }
 
-/// What [`Outbox::open`] found in the journal.
+/// What [`Outbox::open`](super::Outbox::open) found in the journal.
 #[derive(Clone, Debug, Default)]
 pub struct Recovery {
     pub(super) torn: Option<TornTail>,

@@ -159,7 +159,7 @@ use bytes::Bytes;
 #[cfg(feature = "client")]
 pub(crate) use delivery::random_below;
 pub use delivery::{Counts, Deliver, DeliveryOptions, DeliveryReport, Event};
-pub use error::{DeliverError, DeliverErrorKind, OutboxError};
+pub use error::{DeliverError, DeliverErrorKind, OutboxError, OutboxErrorKind};
 pub use journal::{Key, Recovery, TornTail};
 
 use dead_letter::DEAD_LETTER;
@@ -266,7 +266,7 @@ impl Enqueued {
 struct Entry<T> {
     put: Put,
     /// The caller's tag, for messages enqueued by this process.
-    tag: Option<T>,
+    tag: Option<Arc<T>>,
     /// The receiver's answers to the attempts that failed on this message
     /// ([`DeliverErrorKind::Failed`]) in this process.
     answers: Vec<String>,
@@ -540,7 +540,7 @@ impl<T> Outbox<T> {
     pub fn for_each_pending(&self, mut each: impl FnMut(&Key, Option<&T>)) {
         let state = self.lock();
         for entry in state.pending.values() {
-            each(&entry.put.key, entry.tag.as_ref());
+            each(&entry.put.key, entry.tag.as_deref());
         }
     }
 
@@ -672,7 +672,7 @@ impl<T> Outbox<T> {
                     seq,
                     Entry {
                         put: Put { key, body },
-                        tag,
+                        tag: tag.map(Arc::new),
                         answers: Vec::new(),
                     },
                 );

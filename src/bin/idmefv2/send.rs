@@ -513,10 +513,12 @@ pub fn send(args: SendArgs) -> ExitCode {
     };
     let skipped = tally.skipped.load(Ordering::Relaxed);
     if skipped > 0 {
-        tally.error(format!(
-            "{} skipped: the spool shows them delivered or refused already",
-            counted(skipped, "message")
-        ));
+        let why = if spooled {
+            "the spool shows them delivered or refused already"
+        } else {
+            "the same bytes were sent earlier in this run"
+        };
+        tally.error(format!("{} skipped: {why}", counted(skipped, "message")));
     }
     if let (Some(dir), true) = (&args.spool, pending > 0) {
         let why = stopped.map_or_else(String::new, |e| format!(" ({e})"));
