@@ -172,13 +172,16 @@ async fn endpoint<S: Sink>(
     let mut changes = Vec::new();
     let mut kept = None;
     let mut detail = None;
+    let limit = endpoint.options.max_bytes_limit();
     let response = if path != endpoint.path {
+        discard_body(request, limit).await;
         let body = serde_json::to_vec(&serde_json::json!({
             "error": "no IDMEFv2 endpoint at this path"
         }))
         .unwrap_or_default();
         json_response(StatusCode::NOT_FOUND, super::ANSWER_TYPES[0], body)
     } else if method != Method::POST {
+        discard_body(request, limit).await;
         let body = serde_json::to_vec(&serde_json::json!({
             "error": "IDMEFv2 messages are sent with POST"
         }))
@@ -190,6 +193,7 @@ async fn endpoint<S: Sink>(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         response
     } else if let Some(refusal) = authenticate(&endpoint, &mut request, &mut connection).await {
+        discard_body(request, limit).await;
         refusal
     } else {
         match Idmef::from_request(request, &()).await {
@@ -233,6 +237,31 @@ async fn endpoint<S: Sink>(
         }));
     }
     response
+}
+
+/// How long a body answered without being read may take to arrive.
+const DISCARD_TIME: Duration = Duration::from_secs(5);
+
+/// Reads and drops the body of a request that is answered without it (a
+/// wrong path or method, missing credentials), up to `limit` bytes and for
+/// at most [`DISCARD_TIME`]. Over HTTP/2 an answer that comes while the
+/// client is still sending resets its stream, and the client may then
+/// lose the answer itself (curl: "Stream error in the HTTP/2 framing
+/// layer"): letting a body of a sensible size in first avoids that, as
+/// nginx does when it discards a body. A larger or slower one is cut off.
+async fn discard_body(request: Request, limit: usize) {
+    use http_body_util::BodyExt;
+    let mut body = request.into_body();
+    let _ = tokio::time::timeout(DISCARD_TIME, async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |data| data.len());
+            if seen > limit {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Under [`Server::basic_auth`], checks the credentials of a request
