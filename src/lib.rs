@@ -46,6 +46,8 @@
 //! - Transport (features `client` and `server`): [`http`] sends and
 //!   receives messages over HTTPS with mutual TLS 1.3, as the IDMEFv2
 //!   transport draft lays it out.
+//! - Exports (feature `export`): [`export`] maps a message to an OCSF
+//!   Detection Finding or a STIX 2.1 bundle.
 //! - Errors: one [`Error`] type (and [`Result`]); schema failures are
 //!   [`Violation`]s, each with the JSON pointer of the offending value and
 //!   the [`ViolationKind`] of check that failed. Their `Display` never
@@ -80,8 +82,9 @@
 //! # Feature flags
 //!
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
-//!   convert, upgrade, serve, send, publish, consume). Off by default.
-//!   Turns on `preserve_order`, `client`, `server` and `nats`.
+//!   convert, upgrade, export, serve, send, publish, consume). Off by
+//!   default. Turns on `preserve_order`, `client`, `server`, `nats` and
+//!   `export`.
 //! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
 //!   with the ring provider), with the durable [`http::outbox`] and DNS SRV
 //!   [`http::discovery`] (hickory-resolver). Off by default.
@@ -96,6 +99,8 @@
 //!
 //! With no feature enabled, none of tokio, hyper, axum, rustls or
 //! async-nats is compiled.
+//! - `export`: [`export`], alerts as OCSF Detection Findings and STIX 2.1
+//!   bundles. Adds only `uuid`'s version 5 ids. Off by default.
 //! - `preserve_order`: keeps the member order of free JSON inside
 //!   attachment `Content` as well, by switching `serde_json` maps to
 //!   insertion order for the whole program. Off by default.
@@ -117,6 +122,9 @@ mod validation;
 mod message;
 // 6. What builds on messages: codecs, strict checks, IDMEF paths, upgrade.
 pub mod codec;
+#[cfg(feature = "export")]
+#[cfg_attr(docsrs, doc(cfg(feature = "export")))]
+pub mod export;
 mod path;
 pub mod strict;
 pub mod upgrade;
