@@ -383,3 +383,68 @@ fn refusals_name_the_pointer_and_never_the_value() {
         }
     }
 }
+
+/// `idmefv2 export`: one line per message, refusals reported as `validate`
+/// reports them, upgrade notes on stderr, the same output as the library.
+#[cfg(feature = "cli")]
+#[test]
+fn the_command_line_writes_one_line_per_message() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let read = |name: &str| -> Vec<u8> {
+        let bytes = std::fs::read(
+            idmefv2_tools::fixtures::repository()
+                .join("fixtures")
+                .join(name),
+        )
+        .expect("fixture");
+        // One line each for NDJSON.
+        serde_json::to_vec(&serde_json::from_slice::<Value>(&bytes).expect("JSON")).expect("JSON")
+    };
+    let lines = [
+        read("valid/ids-ssh-bruteforce-tcp.json"),
+        read("valid/timestamp-leap-second.json"),
+        br#"{"Version":"2.D.V08"}"#.to_vec(),
+        read("drafts/valid/v04-converter.json"),
+    ];
+    let input = dir.path().join("alerts.ndjson");
+    std::fs::write(&input, lines.join(&b"\n"[..])).expect("write");
+    for format in Format::ALL {
+        let out = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
+            .args(["export", "--to", format.as_str(), "--ndjson"])
+            .arg(&input)
+            .output()
+            .expect("run idmefv2");
+        let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+        let stderr = String::from_utf8(out.stderr).expect("UTF-8");
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let written: Vec<&str> = stdout.lines().collect();
+        assert_eq!(written.len(), 2, "{format}: {stdout}");
+        for (line, bytes) in written.iter().zip([&lines[0], &lines[3]]) {
+            let want = format
+                .export_slice(bytes, &Limits::default())
+                .expect("exported");
+            let got: Value = serde_json::from_str(line).expect("JSON line");
+            assert_eq!(got, want.value, "{format}");
+        }
+        let source = input.display().to_string();
+        assert!(
+            stderr.contains(&format!(
+                "{source}:2: /CreateTime: cannot export: a leap second"
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("{source}:3: ")), "{stderr}");
+        // The upgrade of line 4, change by change.
+        assert!(
+            stderr.contains(&format!("{source}:4: /Status: restructured")),
+            "{stderr}"
+        );
+    }
+    let unknown = Command::new(env!("CARGO_BIN_EXE_idmefv2"))
+        .args(["export", "--to", "xml"])
+        .arg(&input)
+        .output()
+        .expect("run idmefv2");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("known formats: ocsf, stix"));
+}

@@ -269,10 +269,23 @@ pub(crate) fn instant(t: &Timestamp, pointer: &str) -> Result<time::OffsetDateTi
         pointer: pointer.to_string(),
         reason,
     };
-    let at = t.to_offset_date_time().map_err(|e| match e {
-        Error::Conversion(reason) => refuse(reason),
-        other => refuse(other.to_string()),
-    })?;
+    if let Some(fields) = crate::model::scalar::TimestampFields::read(t.as_str()) {
+        if fields.second == 60 {
+            return Err(refuse(
+                "a leap second, which OCSF's Unix-time milliseconds cannot count and STIX \
+                 readers do not take"
+                    .into(),
+            ));
+        }
+        if fields.offset_minutes.is_none() {
+            return Err(refuse(
+                "no UTC offset: a local time of unknown zone names no instant".into(),
+            ));
+        }
+    }
+    let at = t
+        .to_offset_date_time()
+        .map_err(|_| refuse("not a date and time of the calendar".into()))?;
     let utc = at.to_offset(time::UtcOffset::UTC);
     if !(0..=9999).contains(&utc.year()) {
         return Err(refuse(

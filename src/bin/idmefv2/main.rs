@@ -1,5 +1,5 @@
-//! `idmefv2`: validate, upgrade, convert and produce IDMEFv2 messages from
-//! the shell.
+//! `idmefv2`: validate, upgrade, convert, export and produce IDMEFv2
+//! messages from the shell.
 //!
 //! Exit status: 0 when every message is valid, 1 when any is invalid, 2 for
 //! a usage or I/O error.
@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod check;
 mod consume;
+mod export;
 mod pretty;
 mod publish;
 mod send;
@@ -278,6 +279,9 @@ enum Command {
         /// input.
         paths: Vec<PathBuf>,
     },
+    /// Write messages as OCSF Detection Findings or STIX 2.1 bundles.
+    #[command(after_help = export::examples())]
+    Export(export::Args),
     /// Validate messages and publish them into a NATS JetStream stream.
     #[command(after_help = publish::EXAMPLES)]
     Publish(publish::Args),
@@ -421,6 +425,7 @@ fn main() -> ExitCode {
             limits,
             paths,
         } => convert(&paths, &from, &to, pretty, ndjson, &limits.limits()),
+        Command::Export(args) => export::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Consume(args) => consume::run(args),
         Command::Serve(args) => Ok(serve::serve(args)),
