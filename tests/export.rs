@@ -448,3 +448,33 @@ fn the_command_line_writes_one_line_per_message() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("known formats: ocsf, stix"));
 }
+
+/// docs/export.md places every member of the latest schema.
+#[test]
+fn the_mapping_page_names_every_member_of_the_schema() {
+    let page =
+        std::fs::read_to_string(idmefv2_tools::fixtures::repository().join("docs/export.md"))
+            .expect("docs/export.md");
+    let schema: Value =
+        serde_json::from_str(idmefv2::schema(idmefv2::Version::LATEST.as_str()).expect("schema"))
+            .expect("JSON");
+    let classes = ["Analyzer", "Sensor", "Source", "Target", "Attachment"];
+    let mut missing = Vec::new();
+    for name in schema["properties"].as_object().expect("members").keys() {
+        // The classes have tables of their own, below.
+        if !classes.contains(&name.as_str()) && !page.contains(&format!("| `{name}` |")) {
+            missing.push(name.clone());
+        }
+    }
+    for class in classes {
+        let members = schema["definitions"][class]["properties"]
+            .as_object()
+            .expect("members");
+        for name in members.keys() {
+            if !page.contains(&format!("`{class}.{name}`")) {
+                missing.push(format!("{class}.{name}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in docs/export.md: {missing:?}");
+}
