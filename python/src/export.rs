@@ -28,7 +28,7 @@ pub(crate) fn export<'py>(
     let exported = format
         .export_slice(&json, &limits)
         .map_err(|e| crate::refused(py, Refusal::from(e)))?;
-    let bytes = serde_json::to_vec(&exported.value)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let bytes =
+        serde_json::to_vec(&exported.value).map_err(|e| PyValueError::new_err(e.to_string()))?;
     crate::read::from_json(py, &bytes, None).map_err(|e| crate::read_error(py, &bytes, e))
 }
