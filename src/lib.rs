@@ -120,7 +120,8 @@ mod model;
 mod validation;
 // 5. Decoding and encoding whole messages.
 mod message;
-// 6. What builds on messages: codecs, strict checks, IDMEF paths, upgrade.
+// 6. What builds on messages: codecs, strict checks, IDMEF paths, upgrade,
+//    and the exports (which build on the upgrade).
 pub mod codec;
 #[cfg(feature = "export")]
 #[cfg_attr(docsrs, doc(cfg(feature = "export")))]
