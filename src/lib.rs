@@ -49,6 +49,8 @@
 //! - Transport (features `client` and `server`): [`http`] sends and
 //!   receives messages over HTTPS with mutual TLS 1.3, as the IDMEFv2
 //!   transport draft lays it out.
+//! - Exports (feature `export`): [`export`] maps a message to an OCSF
+//!   Detection Finding or a STIX 2.1 bundle.
 //! - Errors: one [`Error`] type (and [`Result`]); schema failures are
 //!   [`Violation`]s, each with the JSON pointer of the offending value and
 //!   the [`ViolationKind`] of check that failed. Their `Display` never
@@ -83,8 +85,9 @@
 //! # Feature flags
 //!
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
-//!   convert, upgrade, serve, send, publish, consume). Off by default.
-//!   Turns on `preserve_order`, `client`, `server` and `nats`.
+//!   convert, upgrade, export, serve, send, publish, consume). Off by
+//!   default. Turns on `preserve_order`, `client`, `server`, `nats` and
+//!   `export`.
 //! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
 //!   with the ring provider), with DNS SRV [`http::discovery`]
 //!   (hickory-resolver). Turns on `outbox`. Off by default.
@@ -103,6 +106,8 @@
 //!
 //! With no feature enabled, none of tokio, hyper, axum, rustls or
 //! async-nats is compiled.
+//! - `export`: [`export`], alerts as OCSF Detection Findings and STIX 2.1
+//!   bundles. Adds only `uuid`'s version 5 ids. Off by default.
 //! - `preserve_order`: keeps the member order of free JSON inside
 //!   attachment `Content` as well, by switching `serde_json` maps to
 //!   insertion order for the whole program. Off by default.
@@ -130,7 +135,12 @@ mod message;
 pub mod codec;
 mod path;
 pub mod upgrade;
-// 7. The specification's rules beyond the schema (they name IDMEF paths).
+// 7. What builds on those: the specification's rules beyond the schema
+// (they name IDMEF paths), and the exports (older drafts are upgraded
+// first).
+#[cfg(feature = "export")]
+#[cfg_attr(docsrs, doc(cfg(feature = "export")))]
+pub mod export;
 pub mod strict;
 // 8. Where received messages go, whatever carried them; the delivery
 // engine that every sender shares.

@@ -1,6 +1,6 @@
 # Types of the compiled module idmefv2_rs._native (python/src/lib.rs).
 # Internal: the public API is the idmefv2_rs package.
-from typing import Any, List, Optional, Tuple, Type, TypeVar, Union, final, overload
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar, Union, final, overload
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -13,13 +13,17 @@ __all__ = [
     "decode",
     "dumps",
     "encode",
+    "export",
     "get_path",
     "loads",
+    "new_id",
+    "now",
     "refusal",
     "set_path",
     "supported_versions",
     "too_large",
     "upgrade",
+    "value_lists",
 ]
 
 __version__: str
@@ -72,3 +76,7 @@ def upgrade(
 def get_path(message: Any, path: Path) -> Any: ...
 def set_path(message: Any, path: Path, value: Any) -> Any: ...
 def supported_versions() -> List[str]: ...
+def export(message: Any, format: str, max_depth: int) -> Any: ...
+def value_lists() -> Dict[str, Dict[str, str]]: ...
+def new_id() -> str: ...
+def now() -> str: ...

@@ -7,7 +7,7 @@ written as JSON and judged exactly as bytes received from the network.
 """
 import sys
 from dataclasses import dataclass
-from typing import Any, List, NamedTuple, Optional, Type, TypeVar, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Type, TypeVar, Union
 
 from . import _native
 from .serializer import Serializer
@@ -179,3 +179,22 @@ class Message(dict):  # type: ignore[type-arg]
         updated = _native.set_path(self, _path(path), value)
         self.clear()
         self.update(updated)
+
+    # Exports (the crate's idmefv2::export; docs/export.md has the mapping).
+
+    def to_ocsf(self) -> Dict[str, Any]:
+        """The message as an OCSF 1.5.0 Detection Finding (class 2004,
+        ``type_uid`` 200401), as a dict; its ``raw_data`` holds the message
+        as JSON. A message of an older draft is upgraded first
+        (``upgrade()`` gives the report). Raises ``ValidationError`` for an
+        invalid message, and for a valid one holding a value OCSF cannot
+        hold (a timestamp naming no instant, an IPv4 address with leading
+        zeros, ...), naming its pointer."""
+        return _native.export(self, "ocsf", _DEFAULT_LIMITS.max_depth)  # type: ignore[no-any-return]
+
+    def to_stix(self) -> Dict[str, Any]:
+        """The message as a STIX 2.1 bundle (incident, analyzer identity,
+        observables, observed data, relationships), as a dict; its ids are
+        derived from the message ``ID``, so the same message always gives
+        the same bundle. Older drafts and refusals as ``to_ocsf()``."""
+        return _native.export(self, "stix", _DEFAULT_LIMITS.max_depth)  # type: ignore[no-any-return]

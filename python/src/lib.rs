@@ -14,11 +14,13 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
+mod export;
 mod idmef;
 mod lines;
 mod path;
 mod read;
 mod scan;
+mod values;
 mod write;
 
 use idmef::{Fault, Refusal};
@@ -294,5 +296,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_path, m)?)?;
     m.add_function(wrap_pyfunction!(set_path, m)?)?;
     m.add_function(wrap_pyfunction!(supported_versions, m)?)?;
+    m.add_function(wrap_pyfunction!(export::export, m)?)?;
+    m.add_function(wrap_pyfunction!(values::value_lists, m)?)?;
+    m.add_function(wrap_pyfunction!(values::new_id, m)?)?;
+    m.add_function(wrap_pyfunction!(values::now, m)?)?;
     Ok(())
 }

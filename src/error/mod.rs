@@ -149,6 +149,16 @@ pub enum Error {
     /// A value could not be converted to or from a `time`/`uuid` type.
     #[error("cannot convert: {0}")]
     Conversion(String),
+    /// A valid message holds a value that the export format cannot hold
+    /// (see [`export`](crate::export)): the message is not exported rather
+    /// than exported with that value changed or left out.
+    #[error("{pointer}: cannot export: {reason}")]
+    Export {
+        /// Pointer of the value in the message.
+        pointer: String,
+        /// Why the export format cannot hold it, in words (never the value).
+        reason: String,
+    },
 }
 
 impl Error {
@@ -177,6 +187,11 @@ impl Error {
                 ViolationKind::Depth,
                 pointer,
                 format!("nesting exceeds the limit of {limit} levels"),
+            ),
+            Error::Export { pointer, reason } => one(
+                ViolationKind::Input,
+                pointer,
+                format!("cannot export: {reason}"),
             ),
             other => one(ViolationKind::Input, "", other.to_string()),
         }

@@ -47,6 +47,20 @@ pub(crate) fn closest<'a>(given: &str, candidates: &[&'a str]) -> Vec<&'a str> {
     near.into_iter().take(NAMED).map(|(_, _, c)| c).collect()
 }
 
+/// The [`NAMED`] candidates fewest edits away from `given` however far
+/// that is, best first, in candidate order among equals: what a long list
+/// offers when nothing in it is close.
+fn nearest<'a>(given: &str, candidates: &[&'a str]) -> Vec<&'a str> {
+    let folded = fold(given);
+    let mut all: Vec<(usize, usize, &str)> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (distance(&folded, &fold(c)), i, *c))
+        .collect();
+    all.sort_unstable();
+    all.into_iter().take(NAMED).map(|(_, _, c)| c).collect()
+}
+
 /// Lower case, without separators.
 fn fold(text: &str) -> String {
     text.chars()
@@ -114,7 +128,14 @@ pub(crate) fn unlisted(list: Option<&str>, given: Option<&str>, values: &[&str])
             })
             .collect();
         if kin.is_empty() || kin.len() > SPELT_OUT {
-            format!("{what}; the list has {} values", values.len())
+            match given.map(|g| nearest(g, values)) {
+                Some(nearest) if !nearest.is_empty() => format!(
+                    "{what}; the list has {} values, the nearest being {}",
+                    values.len(),
+                    spelt(&nearest, "and")
+                ),
+                _ => format!("{what}; the list has {} values", values.len()),
+            }
         } else {
             format!("{what}; that family has {}", spelt(&kin, "and"))
         }
@@ -173,6 +194,11 @@ mod tests {
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         assert_eq!(
             unlisted(Some("Category"), Some("Elsewhere.Thing"), &many),
+            "not a value of the Category list; the list has 20 values, the nearest being \
+             `Family0.Kind0`, `Family1.Kind1` and `Family0.Kind2`"
+        );
+        assert_eq!(
+            unlisted(Some("Category"), None, &many),
             "not a value of the Category list; the list has 20 values"
         );
         let few = [
@@ -187,5 +213,26 @@ mod tests {
             unlisted(None, Some("recon.radar"), &list),
             "not one of the listed values; that family has `Recon.Aerial` and `Recon.Network`"
         );
+    }
+
+    #[test]
+    fn a_long_list_names_its_nearest_values_even_when_none_is_close() {
+        let long = [
+            "Recon.Aerial",
+            "Recon.Network",
+            "Malware.Worm",
+            "Malware.Virus",
+            "Fraud.Phishing",
+            "Fraud.Scam",
+            "Abuse.Spam",
+            "Abuse.Harassment",
+            "Access.Forced",
+            "Access.Lost",
+        ];
+        assert!(closest("Spam", &long).is_empty());
+        assert_eq!(nearest("Spam", &long)[0], "Abuse.Spam");
+        let said = unlisted(Some("Category"), Some("Spam"), &long);
+        assert!(said
+            .ends_with("the list has 10 values, the nearest being `Abuse.Spam`, `Fraud.Scam` and `Malware.Worm`"), "{said}");
     }
 }

@@ -14,6 +14,7 @@ mod consume;
 mod convert;
 mod drafts;
 mod example;
+mod export;
 mod input;
 mod pretty;
 mod publish;
@@ -59,6 +60,9 @@ enum Command {
     /// Decode, validate and re-encode messages by media type.
     #[command(after_help = convert::examples())]
     Convert(convert::Args),
+    /// Write messages as OCSF Detection Findings or STIX 2.1 bundles.
+    #[command(after_help = export::examples())]
+    Export(export::Args),
     /// Validate messages and publish them into a NATS JetStream stream.
     #[command(after_help = publish::EXAMPLES)]
     Publish(publish::Args),
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Example(args) => example::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Export(args) => export::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Consume(args) => consume::run(args),
         Command::Serve(args) => Ok(serve::serve(args)),
