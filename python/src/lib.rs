@@ -20,6 +20,8 @@ mod path;
 mod read;
 mod scan;
 mod write;
+// The transports (idmefv2_rs.transport).
+mod transport;
 
 use idmef::{Fault, Refusal};
 use read::ReadError;
@@ -294,5 +296,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_path, m)?)?;
     m.add_function(wrap_pyfunction!(set_path, m)?)?;
     m.add_function(wrap_pyfunction!(supported_versions, m)?)?;
+    // The transports (idmefv2_rs.transport).
+    transport::register(m)?;
     Ok(())
 }
