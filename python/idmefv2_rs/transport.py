@@ -22,6 +22,7 @@ own draft, answered by the transport draft's status table, and a full
 queue answered 503 with ``Retry-After``.
 """
 import abc
+import asyncio
 import copy
 import os
 import queue as _queue
@@ -29,7 +30,7 @@ import threading
 import time
 import uuid
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Tuple
 from urllib.parse import unquote, urlparse
 
 from . import _native
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 _DEFAULT_CONTENT_TYPE = "application/json"
+# How often the async iterator of received messages looks whether the
+# transport was stopped, in seconds.
+_ASYNC_POLL = 0.1
 
 
 class InvalidLocationError(ValueError):
@@ -168,6 +172,32 @@ class Transport(abc.ABC):
         not be sent, or when some are still pending after ``timeout``
         seconds (the ``flush_timeout`` parameter by default)."""
         return self
+
+    async def asend_message(self, message: Message) -> "Transport":
+        """:meth:`send_message` for asyncio code: the spool's disk sync
+        runs in a worker thread, not on the event loop."""
+        return await asyncio.to_thread(self.send_message, message)
+
+    async def aflush(self, timeout: Optional[float] = None) -> "Transport":
+        """:meth:`flush` for asyncio code, waiting in a worker thread."""
+        return await asyncio.to_thread(self.flush, timeout)
+
+    async def messages(self) -> AsyncIterator[Message]:
+        """The messages received on the queue, for ``async for``, each
+        marked done (``task_done``) as it is handed over; the iteration
+        ends once the transport is stopped and the queue is empty."""
+        if self.queue is None:
+            raise RuntimeError("a transport without a queue receives nothing")
+        q = self.queue
+        while True:
+            try:
+                message = await asyncio.to_thread(q.get, True, _ASYNC_POLL)
+            except _queue.Empty:
+                if not self._started:
+                    return
+                continue
+            q.task_done()
+            yield message
 
     def _payload(self, message: Message) -> bytes:
         if not self._started:

@@ -87,6 +87,21 @@ struct Running {
     served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+impl Drop for Receiver {
+    /// A receiver dropped without `close`: the server stops without
+    /// waiting, since waiting here would hold the GIL that its sink needs.
+    fn drop(&mut self) {
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(running) = running {
+            running.runtime.shutdown_background();
+        }
+    }
+}
+
 /// An IDMEFv2 endpoint feeding a Python queue.
 #[pyclass(module = "idmefv2_rs._native", frozen)]
 pub(crate) struct Receiver {

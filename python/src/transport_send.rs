@@ -231,6 +231,18 @@ impl Sender {
     }
 }
 
+impl Drop for Sender {
+    /// A sender dropped without `close` (its Python object collected):
+    /// the runtime is let go without waiting, since waiting here would
+    /// hold the GIL that its threads may need.
+    fn drop(&mut self) {
+        if let Some(Running { runtime, hold }) = self.lock_running().take() {
+            drop(hold);
+            runtime.shutdown_background();
+        }
+    }
+}
+
 impl Sender {
     fn lock_running(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())

@@ -9,6 +9,7 @@ cli``; found at ``target/debug/idmefv2``, or where ``IDMEFV2_BIN`` says) and
 ``openssl`` for the test certificates (``scripts/make_test_pki.sh``); they
 fail, naming what is missing, without them. Every server listens on
 127.0.0.1 only and every wait is bounded."""
+import asyncio
 import json
 import os
 import pathlib
@@ -404,3 +405,27 @@ def test_the_file_transport_hands_messages_over_through_a_folder(tmp_path):
     assert (folder / "junk.json.rejected").exists()
     assert any("junk.json" in str(w.message) for w in seen)
     assert sorted(p.name for p in folder.iterdir()) == ["junk.json.rejected"]
+
+
+def test_asyncio_sends_and_iterates_over_what_it_receives(tmp_path):
+    async def main() -> List[str]:
+        q: "queue.Queue[Message]" = queue.Queue()
+        receiving = get_transport("http://127.0.0.1:0/", q).start()
+        _, port = receiving.get_parameter("server_address")
+        sending = get_transport(f"http://127.0.0.1:{port}/")
+        sending.set_parameter("spool", str(tmp_path / "spool"))
+        sending.start()
+        for m in sent:
+            await sending.asend_message(m)
+        await sending.aflush(BOUND)
+        sending.stop()
+        got = []
+        async for message in receiving.messages():
+            got.append(message["ID"])
+            if len(got) == len(sent):
+                receiving.stop()
+        return got
+
+    sent = messages(5)
+    got = asyncio.run(asyncio.wait_for(main(), BOUND))
+    assert sorted(got) == sorted(m["ID"] for m in sent)
