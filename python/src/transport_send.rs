@@ -8,8 +8,8 @@ use std::{
 };
 
 use idmefv2::{
-    http::client::Client,
-    outbox::{DeliveryOptions, Enqueued, Event, HoldOpen, Outbox, OutboxOptions},
+    http::client::{Client, SendError},
+    outbox::{DeliverError, DeliveryOptions, Enqueued, Event, HoldOpen, Outbox, OutboxOptions},
 };
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -30,6 +30,10 @@ struct Report {
     stopped: Option<String>,
     /// The last transient failure, for a message still pending.
     last_failure: Option<String>,
+    /// In memory only: no connection to the receiver could be made since
+    /// the last delivery. Without a spool that is
+    /// a failure `wait` reports at once; the messages are still retried.
+    unreachable: bool,
 }
 
 struct Shared {
@@ -162,7 +166,9 @@ impl Sender {
 
     /// Waits until nothing is pending, at most `timeout` seconds; gives
     /// back every reason a message was not delivered (empty when all was):
-    /// refusals, a stopped run, and what is still pending at the end.
+    /// refusals, a stopped run, and what is still pending at the end,
+    /// which without a spool is as soon as the receiver cannot be
+    /// reached.
     fn wait(&self, py: Python<'_>, timeout: f64) -> PyResult<Vec<String>> {
         let limit = super::seconds("timeout", timeout)?;
         self.shared.kick.notify_one();
@@ -172,7 +178,8 @@ impl Sender {
                 let until = Instant::now() + Duration::from_millis(100);
                 loop {
                     let report = self.shared.report();
-                    if self.outbox.pending() == 0 || report.stopped.is_some() {
+                    if self.outbox.pending() == 0 || report.stopped.is_some() || report.unreachable
+                    {
                         return true;
                     }
                     drop(report);
@@ -191,6 +198,7 @@ impl Sender {
         let mut reasons = std::mem::take(&mut report.refused);
         let pending = self.outbox.pending();
         let stopped = report.stopped.take();
+        report.unreachable = false;
         if let Some(stopped) = &stopped {
             reasons.push(format!("sending stopped: {stopped}"));
         }
@@ -253,6 +261,7 @@ impl Sender {
 /// that stops (a TLS failure) is reported and started again at the next
 /// message or wait.
 async fn drive(outbox: Outbox, client: Client, options: DeliveryOptions, shared: Arc<Shared>) {
+    let in_memory = outbox.dir().is_none();
     loop {
         let ended = outbox
             .deliver_with(&client, &options, |event| match event {
@@ -261,6 +270,7 @@ async fn drive(outbox: Outbox, client: Client, options: DeliveryOptions, shared:
                     let mut report = shared.report();
                     report.last_failure = None;
                     report.stopped = None;
+                    report.unreachable = false;
                 }
                 Event::Refused { key, answers, .. } => {
                     let id = key.id().unwrap_or("(no ID)");
@@ -270,7 +280,9 @@ async fn drive(outbox: Outbox, client: Client, options: DeliveryOptions, shared:
                         .push(format!("message {id} refused: {}", answers.join("; ")));
                 }
                 Event::Retrying { error, .. } => {
-                    shared.report().last_failure = Some(error.to_string());
+                    let mut report = shared.report();
+                    report.last_failure = Some(error.to_string());
+                    report.unreachable |= in_memory && could_not_connect(error);
                 }
                 _ => {}
             })
@@ -291,5 +303,18 @@ async fn drive(outbox: Outbox, client: Client, options: DeliveryOptions, shared:
                 () = &mut pause => break,
             }
         }
+    }
+}
+
+/// Whether a failed send never reached the receiver: the connection could
+/// not be made (refused, no route, no address). The client says so only in
+/// words: hyper-util's connect errors read `client error (Connect)`. A
+/// connection lost later (a receiver that refused our certificate may
+/// close it before its TLS alert is read) is not one of these: sending
+/// again then finds out more.
+fn could_not_connect(error: &DeliverError) -> bool {
+    match error.cause().downcast_ref::<SendError>() {
+        Some(SendError::Connection { reason }) => reason.contains("(Connect)"),
+        _ => false,
     }
 }
