@@ -196,6 +196,108 @@ def test_an_untrusted_receiver_makes_flush_raise(tmp_path, pki, serve):
         transport.stop()
 
 
+@pytest.mark.parametrize("name", ["*.example", "one.example"])
+def test_a_wildcard_client_certificate_is_refused_and_flush_raises(tmp_path, pki, serve, name):
+    # The receiver takes no wildcard DNS-ID from a client (as the crate
+    # checks it): a certificate for *.example from the right CA is refused,
+    # the same for one.example accepted.
+    key, cert, ext = (tmp_path / n for n in ("wild.key", "wild.pem", "wild.ext"))
+    subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key)],
+        check=True, capture_output=True,
+    )
+    csr = subprocess.run(
+        ["openssl", "req", "-new", "-key", str(key), "-subj", "/"], check=True, capture_output=True
+    ).stdout
+    ext.write_text(
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+        f"extendedKeyUsage=clientAuth\nsubjectAltName=DNS:{name}\n"
+    )
+    subprocess.run(
+        ["openssl", "x509", "-req", "-CA", str(pki / "ca.pem"), "-CAkey", str(pki / "ca.key"),
+         "-CAcreateserial", "-CAserial", str(tmp_path / "ca.srl"), "-days", "1",
+         "-extfile", str(ext), "-out", str(cert)],
+        input=csr, check=True, capture_output=True,
+    )
+    receiver = Serve(tmp_path / "alerts.ndjson", pki).start()
+    serve.append(receiver)
+    transport = get_transport(receiver.url)
+    transport.set_parameter("my_cert", str(cert))
+    transport.set_parameter("my_key", str(key))
+    transport.set_parameter("ca_cert", str(pki / "ca.pem"))
+    transport.start()
+    sent = messages(1)[0]
+    transport.send_message(sent)
+    if name.startswith("*"):
+        with pytest.raises(TransportError, match="TLS"):
+            transport.flush(BOUND)
+        assert receiver.ids() == []
+        with pytest.raises(TransportError):
+            transport.stop()
+    else:
+        transport.stop()
+        assert receiver.ids() == [sent["ID"]]
+
+
+REFERENCE_SEND = """
+# Import the transport factory
+from idmefv2_rs.transport import get_transport
+
+transport = get_transport('http://127.0.0.1:{port}/', content_type="application/json")
+transport.start()
+
+# Assuming "msg" refers to an instance of idmef.Message
+transport.send_message(msg)
+
+transport.stop()
+"""
+
+REFERENCE_RECEIVE = """
+import time
+from queue import Queue, Empty
+from idmefv2_rs.transport import get_transport
+
+queue = Queue()
+transport = get_transport('http://127.0.0.1:{port}/', queue, content_type='application/json')
+
+# Start processing of incoming messages.
+transport.start()
+
+send(transport.get_parameter("server_address")[1])
+transport.stop()
+
+try:
+    # Check whether a message was indeed received
+    msg = queue.get(timeout=0)
+except Empty:
+    print("No message received")
+else:
+    received.append(msg)
+    queue.task_done()
+
+queue.join()
+"""
+
+
+def test_the_usage_of_the_reference_readme_runs_with_the_import_changed(tmp_path, serve):
+    # Its two examples with our import, the ports filled in (the reference
+    # listens on port 80 and waits 30 s for a message; here the port is
+    # any free one and the message is sent at once).
+    receiver = Serve(tmp_path / "alerts.ndjson", None).start()
+    serve.append(receiver)
+    msg = Message(MINIMAL)
+    exec(REFERENCE_SEND.format(port=receiver.port), {"msg": msg})
+    assert receiver.ids() == [MINIMAL["ID"]]
+
+    def send(port: int) -> None:
+        with get_transport(f"http://127.0.0.1:{port}/") as sender:
+            sender.send_message(msg)
+
+    received: List[Message] = []
+    exec(REFERENCE_RECEIVE.format(port=0), {"send": send, "received": received})
+    assert received == [msg]
+
+
 def test_without_a_spool_an_unreachable_receiver_makes_flush_raise():
     transport = get_transport(f"http://127.0.0.1:{free_port()}/").start()
     transport.send_message(messages(1)[0])
