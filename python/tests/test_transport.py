@@ -540,3 +540,34 @@ def test_asyncio_sends_and_iterates_over_what_it_receives(tmp_path):
     sent = messages(5)
     got = asyncio.run(asyncio.wait_for(main(), BOUND))
     assert sorted(got) == sorted(m["ID"] for m in sent)
+
+
+def test_allowed_peers_and_pins_narrow_whom_each_side_trusts(pki):
+    fingerprint = subprocess.run(
+        ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", str(pki / "server.pem")],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    for allowed, delivered in (("other.example", False), ("sensor.example", True)):
+        q: "queue.Queue[Message]" = queue.Queue()
+        receiving = get_transport("https://127.0.0.1:0/", q)
+        for name, file in (("my_cert", "server.pem"), ("my_key", "server.key"), ("ca_cert", "ca.pem")):
+            receiving.set_parameter(name, str(pki / file))
+        receiving.set_parameter("allowed_peers", [allowed])
+        with receiving:
+            _, port = receiving.get_parameter("server_address")
+            # No CA: the receiver is trusted by its certificate's pin alone.
+            sending = get_transport(f"https://localhost:{port}/")
+            sending.set_parameter("my_cert", str(pki / "sensor.pem"))
+            sending.set_parameter("my_key", str(pki / "sensor.key"))
+            sending.set_parameter("pins", fingerprint)
+            sending.start()
+            sending.send_message(Message(MINIMAL))
+            if delivered:
+                sending.stop()
+                assert q.get(timeout=BOUND)["ID"] == MINIMAL["ID"]
+            else:
+                with pytest.raises(TransportError, match="TLS"):
+                    sending.flush(BOUND)
+                with pytest.raises(TransportError):
+                    sending.stop()
+                assert q.empty()
