@@ -1,5 +1,6 @@
 # Types of the compiled module idmefv2_rs._native (python/src/lib.rs).
 # Internal: the public API is the idmefv2_rs package.
+import os
 from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar, Union, final, overload
 
 __all__ = [
@@ -8,6 +9,8 @@ __all__ = [
     "Lines",
     "MAX_DEPTH_LIMIT",
     "Path",
+    "Receiver",
+    "Sender",
     "__version__",
     "check",
     "decode",
@@ -80,3 +83,49 @@ def export(message: Any, format: str, max_depth: int) -> Any: ...
 def value_lists() -> Dict[str, Dict[str, str]]: ...
 def new_id() -> str: ...
 def now() -> str: ...
+
+# The transports (python/src/transport*.rs; idmefv2_rs.transport).
+@final
+class Sender:
+    """Messages delivered by the crate's outbox and HTTPS client."""
+
+    DEFAULT_CONCURRENCY: int
+    def __new__(
+        cls,
+        url: str,
+        content_type: str,
+        my_cert: Optional[bytes],
+        my_key: Optional[bytes],
+        ca_cert: Optional[bytes],
+        pins: List[str],
+        spool: Optional[Union[str, "os.PathLike[str]"]],
+        timeout: float,
+        concurrency: int,
+        plaintext: bool,
+    ) -> Sender: ...
+    def send(self, body: bytes) -> bool: ...
+    def wait(self, timeout: float) -> List[str]: ...
+    def pending(self) -> int: ...
+    def close(self) -> None: ...
+
+@final
+class Receiver:
+    """The crate's HTTPS server putting messages on a queue."""
+
+    def __new__(
+        cls,
+        host: str,
+        port: int,
+        path: str,
+        queue: Any,
+        message_class: Type[Any],
+        tls: Optional[Tuple[bytes, bytes, bytes]],
+        allow_peers: List[str],
+        pins: List[str],
+        upgrade: bool,
+        max_bytes: int,
+        retry_after: float,
+    ) -> Receiver: ...
+    @property
+    def address(self) -> Tuple[str, int]: ...
+    def close(self) -> None: ...

@@ -22,6 +22,8 @@ mod read;
 mod scan;
 mod values;
 mod write;
+// The transports (idmefv2_rs.transport).
+mod transport;
 
 use idmef::{Fault, Refusal};
 use read::ReadError;
@@ -300,5 +302,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(values::value_lists, m)?)?;
     m.add_function(wrap_pyfunction!(values::new_id, m)?)?;
     m.add_function(wrap_pyfunction!(values::now, m)?)?;
+    // The transports (idmefv2_rs.transport).
+    transport::register(m)?;
     Ok(())
 }
