@@ -39,7 +39,8 @@
 //! - The specification's rules beyond the schema: [`Message::validate_strict`]
 //!   and [`validate_strict_value`], described in [`strict`].
 //! - IDMEF paths (`Source(0).IP`): [`Path`], with [`Message::get`] and
-//!   [`Message::set`].
+//!   [`Message::set`]; selecting messages by what they say with the IDMEF
+//!   criteria language (feature `criteria`): `criteria::Criteria`.
 //! - Older drafts: [`upgrade`] carries a `2.D.V02`…`2.D.V07` message
 //!   forward to a typed `2.D.V08` [`Message`], with a report of every
 //!   change it made.
@@ -80,8 +81,12 @@
 //! # Feature flags
 //!
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
-//!   convert, upgrade, serve, send, publish, consume). Off by default.
-//!   Turns on `preserve_order`, `client`, `server` and `nats`.
+//!   convert, upgrade, filter, serve, send, publish, consume). Off by
+//!   default. Turns on `preserve_order`, `criteria`, `client`, `server`
+//!   and `nats`.
+//! - `criteria`: `criteria`, the IDMEF criteria filter language
+//!   (`Priority == High && Source(*).IP in 10.0.0.0/8`). Brings in the
+//!   `regex` crate. Off by default.
 //! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
 //!   with the ring provider), with the durable [`http::outbox`] and DNS SRV
 //!   [`http::discovery`] (hickory-resolver). Off by default.
@@ -117,6 +122,9 @@ mod validation;
 mod message;
 // 6. What builds on messages: codecs, strict checks, IDMEF paths, upgrade.
 pub mod codec;
+#[cfg(feature = "criteria")]
+#[cfg_attr(docsrs, doc(cfg(feature = "criteria")))]
+pub mod criteria;
 mod path;
 pub mod strict;
 pub mod upgrade;
