@@ -342,3 +342,155 @@ proptest! {
         let _ = Criteria::parse(&text);
     }
 }
+
+/// `idmefv2 filter`, and `--where` on `serve` and `send`.
+#[cfg(feature = "cli")]
+mod cli {
+    use std::{fs, process::Command, time::Duration};
+
+    use idmefv2_tools::support::{self, pki::Pki};
+
+    fn one_line(dir: &str, name: &str) -> String {
+        // Line breaks between tokens become spaces: still the fixture's
+        // JSON, in bytes no encoder would write.
+        String::from_utf8(super::fixture(dir, name))
+            .unwrap()
+            .replace('\n', " ")
+    }
+
+    fn filter(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_idmefv2"));
+        command.arg("filter").args(args);
+        let out = support::run_bounded(&mut command, stdin, Duration::from_secs(60));
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    #[test]
+    fn filter_writes_matching_messages_unchanged() {
+        let medium = one_line("valid", "ids-ssh-bruteforce-tcp.json");
+        let minimal = one_line("valid", "minimal.json");
+        let older = one_line("drafts/valid", "v04-converter.json");
+        let invalid = one_line("invalid", "pattern-id-not-uuid.json");
+        let input = format!("{medium}\n\n{minimal}\r\n{older}\n{invalid}\n");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("in.ndjson");
+        fs::write(&file, &input).unwrap();
+        let file = file.to_str().unwrap();
+
+        let (code, out, err) = filter(&["Priority == Medium", file], None);
+        assert_eq!(code, 1, "{err}");
+        assert_eq!(out, format!("{medium}\n{older}\n"));
+        assert!(
+            err.starts_with(&format!("{file}:5: /ID: not a UUID")),
+            "{err}"
+        );
+
+        let (code, out, _) = filter(&["--invert", "Priority == Medium", file], None);
+        assert_eq!(code, 1);
+        assert_eq!(out, format!("{minimal}\n"));
+
+        let (code, out, _) = filter(&["--count", "Priority == Medium", file], None);
+        assert_eq!((code, out.as_str()), (1, "2\n"));
+        let (_, out, _) = filter(&["--count", "--invert", "Priority", file], None);
+        assert_eq!(out, "1\n");
+
+        // Standard input; every message valid: exit 0, also with none
+        // selected.
+        let valid = format!("{medium}\n{older}\n");
+        let (code, out, _) = filter(&["Source(*).IP in 198.51.100.0/24"], Some(valid.as_bytes()));
+        assert_eq!((code, out), (0, format!("{medium}\n")));
+        let (code, out, _) = filter(&["--count", "Priority == High"], Some(valid.as_bytes()));
+        assert_eq!((code, out.as_str()), (0, "0\n"));
+
+        // Too large for --max-bytes: reported, not written.
+        let (code, out, err) = filter(&["--max-bytes", "100", "Priority"], Some(valid.as_bytes()));
+        assert_eq!((code, out.as_str()), (1, ""));
+        assert!(err.contains("exceeds the limit of 100 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_criterion_that_does_not_compile_is_refused_with_its_place() {
+        let (code, out, err) = filter(&["Priority == High && Source(*).Prot == 22"], Some(b""));
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert!(err.contains("byte 20:"), "{err}");
+        assert!(err.contains("`Port`"), "{err}");
+        assert!(err.contains(&format!("\n  {}^", " ".repeat(20))), "{err}");
+        for sub in ["serve", "send", "consume"] {
+            let out = support::run_bounded(
+                Command::new(env!("CARGO_BIN_EXE_idmefv2")).args([
+                    sub,
+                    "--where",
+                    "Confidence ~ x",
+                ]),
+                None,
+                Duration::from_secs(10),
+            );
+            assert_eq!(out.status.code(), Some(2), "{sub}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("byte 11"),
+                "{sub}"
+            );
+        }
+    }
+
+    #[test]
+    fn serve_and_send_pass_over_what_does_not_match() {
+        let pki = Pki::new();
+        let stored = pki.arg("alerts.ndjson");
+        let (mut serve, port) = support::cli::serve(
+            &pki,
+            &["--out", &stored, "--where", "Priority == Medium"],
+            true,
+        );
+        let files = [
+            "fixtures/valid/ids-ssh-bruteforce-tcp.json",
+            "fixtures/valid/minimal.json",
+            "fixtures/drafts/valid/v04-converter.json",
+        ];
+        let send = |extra: &[&str]| {
+            support::run_bounded(
+                support::cli::send_to(&pki, port)
+                    .args(["--ca", &pki.arg("ca.pem")])
+                    .args(extra)
+                    .args(files),
+                None,
+                Duration::from_secs(60),
+            )
+        };
+        // All three sent and acknowledged; the receiver keeps two.
+        let out = send(&[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout)
+            .ends_with("3 accepted, 0 refused, 0 not delivered\n"));
+        // The sender's own --where: only the one message without a
+        // Priority leaves.
+        let out = send(&["--where", "!Priority"]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stdout)
+            .ends_with("1 accepted, 0 refused, 0 not delivered\n"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("2 alerts did not match --where (not sent)"),
+            "{err}"
+        );
+
+        serve.terminate(Duration::from_secs(30));
+        let log = serve.stderr();
+        assert!(
+            log.contains("2 alerts did not match --where (acknowledged and not stored)"),
+            "{log}"
+        );
+        let kept = fs::read_to_string(pki.path("alerts.ndjson")).unwrap();
+        assert_eq!(kept.lines().count(), 2, "{kept}");
+        assert!(kept.lines().all(|l| l.contains("\"Medium\"")), "{kept}");
+    }
+}

@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod check;
 mod consume;
+mod filter;
 mod pretty;
 mod publish;
 mod send;
@@ -278,6 +279,9 @@ enum Command {
         /// input.
         paths: Vec<PathBuf>,
     },
+    /// Write the messages of an NDJSON stream that match IDMEF criteria.
+    #[command(after_help = filter::EXAMPLES)]
+    Filter(filter::Args),
     /// Validate messages and publish them into a NATS JetStream stream.
     #[command(after_help = publish::EXAMPLES)]
     Publish(publish::Args),
@@ -421,6 +425,7 @@ fn main() -> ExitCode {
             limits,
             paths,
         } => convert(&paths, &from, &to, pretty, ndjson, &limits.limits()),
+        Command::Filter(args) => filter::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Consume(args) => consume::run(args),
         Command::Serve(args) => Ok(serve::serve(args)),
