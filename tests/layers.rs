@@ -9,7 +9,7 @@ use std::{fs, path::Path};
 /// use modules of a lower rank only. `http` and `nats` are the transports
 /// (features `client`/`server` and `nats`), which build on everything else;
 /// `nats` also offers a sink for the HTTPS server (a gateway into a stream).
-const RANKS: [(&str, u8); 13] = [
+const RANKS: [(&str, u8); 14] = [
     ("error", 0),
     ("limits", 0),
     ("json", 1),
@@ -21,6 +21,7 @@ const RANKS: [(&str, u8); 13] = [
     ("path", 5),
     ("upgrade", 5),
     ("strict", 6),
+    ("criteria", 6),
     ("http", 7),
     ("nats", 8),
 ];
