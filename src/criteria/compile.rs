@@ -47,9 +47,21 @@ pub(super) struct Locator {
 }
 
 impl Locator {
-    /// The top-level member this path reads.
-    pub(super) fn member(&self) -> &'static str {
-        self.class.map_or(self.attribute.0, |c| c.0)
+    /// Adds what this path reads to `members`.
+    fn record(&self, members: &mut Vec<Member>) {
+        let (name, attribute) = match self.class {
+            Some((class, _)) => (class, Some(self.attribute.0)),
+            None => (self.attribute.0, None),
+        };
+        match members.iter_mut().find(|(n, _)| *n == name) {
+            None => members.push((name, attribute.map(|a| vec![a]))),
+            Some((_, Some(attributes))) => {
+                if let Some(a) = attribute.filter(|a| !attributes.contains(a)) {
+                    attributes.push(a);
+                }
+            }
+            Some((_, None)) => {}
+        }
     }
 }
 
@@ -153,9 +165,12 @@ pub(super) enum Test {
     In(Vec<Cidr>),
 }
 
-/// Compiles the whole tree; also gives the top-level members its paths
-/// read.
-pub(super) fn compile(ast: Ast, members: &mut Vec<&'static str>) -> Result<Node, CriteriaError> {
+/// A top-level member a criterion reads: its name, and for a class the
+/// attributes read in its entries (`None`: the whole value).
+pub(super) type Member = (&'static str, Option<Vec<&'static str>>);
+
+/// Compiles the whole tree; also gives the members its paths read.
+pub(super) fn compile(ast: Ast, members: &mut Vec<Member>) -> Result<Node, CriteriaError> {
     Ok(match ast {
         Ast::Or(terms) => Node::Or(
             terms
@@ -172,9 +187,7 @@ pub(super) fn compile(ast: Ast, members: &mut Vec<&'static str>) -> Result<Node,
         Ast::Not(inner) => Node::Not(Box::new(compile(*inner, members)?)),
         Ast::Test { path, op, values } => {
             let (path, kind) = locate(&path)?;
-            if !members.contains(&path.member()) {
-                members.push(path.member());
-            }
+            path.record(members);
             let Some(op) = op else {
                 return Ok(Node::Leaf {
                     path,

@@ -104,8 +104,8 @@ use crate::{Error, Message};
 #[derive(Debug)]
 pub struct Criteria {
     root: compile::Node,
-    /// The top-level members the paths read.
-    members: Vec<&'static str>,
+    /// The members the paths read.
+    members: Vec<compile::Member>,
 }
 
 /// Why a criterion was refused: the byte position in its text and the
@@ -175,8 +175,9 @@ impl Criteria {
         self.root.eval(message)
     }
 
-    /// Whether an encoded JSON message matches, reading only the
-    /// top-level members that the criterion's paths name. The message is
+    /// Whether an encoded JSON message matches, keeping only the members
+    /// that the criterion's paths name (and of a class, only the
+    /// attributes named) while it reads. The message is
     /// not checked against the schema (do that first, with
     /// [`validate_slice`](crate::validate_slice) for instance); text that
     /// is not a JSON object is an [`Error::Syntax`].
@@ -199,8 +200,9 @@ impl FromStr for Criteria {
     }
 }
 
-/// Reads a JSON object keeping only the members named.
-struct Sparse<'a>(&'a [&'static str]);
+/// Reads a JSON object keeping only the members named, and of each class
+/// member only the attributes named.
+struct Sparse<'a>(&'a [compile::Member]);
 
 impl<'de> DeserializeSeed<'de> for Sparse<'_> {
     type Value = Map<String, Value>;
@@ -218,10 +220,13 @@ impl<'de> Visitor<'de> for Sparse<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut kept = Map::new();
-        while let Some(name) = map.next_key_seed(Wanted(self.0))? {
-            match name {
-                Some(name) => {
+        while let Some(member) = map.next_key_seed(Wanted(self.0))? {
+            match member {
+                Some((name, None)) => {
                     kept.insert(name.to_string(), map.next_value()?);
+                }
+                Some((name, Some(attributes))) => {
+                    kept.insert(name.to_string(), map.next_value_seed(Entries(attributes))?);
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -233,23 +238,87 @@ impl<'de> Visitor<'de> for Sparse<'_> {
 }
 
 /// A member name: which of the wanted ones it is, if any.
-struct Wanted<'a>(&'a [&'static str]);
+struct Wanted<'a>(&'a [compile::Member]);
 
-impl<'de> DeserializeSeed<'de> for Wanted<'_> {
-    type Value = Option<&'static str>;
+impl<'a, 'de> DeserializeSeed<'de> for Wanted<'a> {
+    type Value = Option<&'a compile::Member>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for Wanted<'_> {
-    type Value = Option<&'static str>;
+impl<'a, 'de> Visitor<'de> for Wanted<'a> {
+    type Value = Option<&'a compile::Member>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a member name")
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
-        Ok(self.0.iter().copied().find(|w| *w == name))
+        Ok(self.0.iter().find(|(w, _)| *w == name))
+    }
+}
+
+/// The value of a class member: an entry (an object, of which only the
+/// attributes named are kept) or a list of them. Anything else is kept
+/// as `null`, which the evaluation passes over as it does any entry that
+/// is not an object.
+struct Entries<'a>(&'a [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Entries<'_> {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entries<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let wanted: Vec<compile::Member> = self.0.iter().map(|a| (*a, None)).collect();
+        let mut kept = Map::new();
+        while let Some(member) = map.next_key_seed(Wanted(&wanted))? {
+            match member {
+                Some((name, _)) => {
+                    kept.insert(name.to_string(), map.next_value()?);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Value::Object(kept))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = seq.next_element_seed(Entries(self.0))? {
+            entries.push(entry);
+        }
+        Ok(Value::Array(entries))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
 }
