@@ -438,6 +438,61 @@ mod cli {
     }
 
     #[test]
+    fn consume_acknowledges_and_passes_over_what_does_not_match() {
+        support::require(&["nats-server"]);
+        let servers = support::nats::Servers::single();
+        let to = format!("{}/where", servers.url());
+        let lines = [
+            one_line("valid", "ids-ssh-bruteforce-tcp.json"),
+            one_line("valid", "minimal.json"),
+            one_line("valid", "ddos-volumetric-udp.json"),
+        ]
+        .join("\n");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("alerts.ndjson");
+        fs::write(&file, lines).unwrap();
+        let run = |args: &[&str]| {
+            let out = support::run_bounded(
+                Command::new(env!("CARGO_BIN_EXE_idmefv2")).args(args),
+                None,
+                Duration::from_secs(60),
+            );
+            (
+                out.status.code().unwrap(),
+                String::from_utf8(out.stdout).unwrap(),
+                String::from_utf8(out.stderr).unwrap(),
+            )
+        };
+        let (code, _, err) = run(&["publish", "--ndjson", "--to", &to, file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        let consume = || {
+            run(&[
+                "consume",
+                "--from",
+                &to,
+                "--durable",
+                "d",
+                "--idle-timeout",
+                "1",
+                "--where",
+                "Priority == (Medium || High)",
+            ])
+        };
+        let (code, out, err) = consume();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(!out.contains("lab-probe"), "{out}");
+        assert!(
+            err.contains("1 alerts did not match --where (acknowledged and not written)"),
+            "{err}"
+        );
+        // Everything was acknowledged: nothing comes again.
+        let (code, out, err) = consume();
+        assert_eq!((code, out.as_str()), (0, ""), "{err}");
+        assert!(err.contains("0 alerts did not match --where"), "{err}");
+    }
+
+    #[test]
     fn serve_and_send_pass_over_what_does_not_match() {
         let pki = Pki::new();
         let stored = pki.arg("alerts.ndjson");
