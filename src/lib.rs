@@ -39,7 +39,8 @@
 //! - The specification's rules beyond the schema: [`Message::validate_strict`]
 //!   and [`validate_strict_value`], described in [`strict`].
 //! - IDMEF paths (`Source(0).IP`): [`Path`], with [`Message::get`] and
-//!   [`Message::set`].
+//!   [`Message::set`]; selecting messages by what they say with the IDMEF
+//!   criteria language (feature `criteria`): `criteria::Criteria`.
 //! - Older drafts: [`upgrade`] carries a `2.D.V02`…`2.D.V07` message
 //!   forward to a typed `2.D.V08` [`Message`], with a report of every
 //!   change it made.
@@ -85,9 +86,12 @@
 //! # Feature flags
 //!
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
-//!   convert, upgrade, export, serve, send, publish, consume). Off by
-//!   default. Turns on `preserve_order`, `client`, `server`, `nats` and
-//!   `export`.
+//!   convert, upgrade, export, filter, serve, send, publish, consume). Off
+//!   by default. Turns on `preserve_order`, `criteria`, `client`,
+//!   `server`, `nats` and `export`.
+//! - `criteria`: [`criteria`], the IDMEF criteria filter language
+//!   (`Priority == High && Source(*).IP in 10.0.0.0/8`). Brings in the
+//!   `regex` crate. Off by default.
 //! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
 //!   with the ring provider), with DNS SRV [`http::discovery`]
 //!   (hickory-resolver). Turns on `outbox`. Off by default.
@@ -136,8 +140,11 @@ pub mod codec;
 mod path;
 pub mod upgrade;
 // 7. What builds on those: the specification's rules beyond the schema
-// (they name IDMEF paths), and the exports (older drafts are upgraded
-// first).
+// and the criteria (they name IDMEF paths), and the exports (older drafts
+// are upgraded first).
+#[cfg(feature = "criteria")]
+#[cfg_attr(docsrs, doc(cfg(feature = "criteria")))]
+pub mod criteria;
 #[cfg(feature = "export")]
 #[cfg_attr(docsrs, doc(cfg(feature = "export")))]
 pub mod export;

@@ -14,12 +14,13 @@ for it runs after ``import idmefv2_rs as idmefv2``:
 Beyond it: every draft from ``2.D.V02`` to ``2.D.V09-Dev``, strict checks
 (``validate(strict=True)``), upgrade of older drafts with a report
 (``Message.upgrade``), IDMEF paths (:class:`Path`, ``Message.get_path`` and
-``set_path``), input :class:`Limits` and NDJSON streams
-(:func:`validate_ndjson`), the value lists with the meaning of each value
-(:func:`value_lists`), and a fresh ID and the current time that pass the
-strict checks (:func:`new_id`, :func:`now`).
+``set_path``), IDMEF criteria (:class:`Criteria`, ``Message.matches``),
+input :class:`Limits` and NDJSON streams (:func:`validate_ndjson`), the
+value lists with the meaning of each value (:func:`value_lists`), and a
+fresh ID and the current time that pass the strict checks
+(:func:`new_id`, :func:`now`).
 """
-from ._native import Path, __version__, supported_versions
+from ._native import Criteria, Path, __version__, supported_versions
 from .exceptions import SerializationError, ValidationError, Violation
 from .message import Limits, Message, SerializedMessage, UpgradeNote, Upgraded
 from .ndjson import LineResult, validate_ndjson
@@ -30,6 +31,7 @@ from .serializer import Serializer
 from ._native import new_id, now, value_lists
 
 __all__ = [
+    "Criteria",
     "LineResult",
     "Limits",
     "Message",

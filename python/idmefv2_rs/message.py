@@ -198,3 +198,15 @@ class Message(dict):  # type: ignore[type-arg]
         derived from the message ``ID``, so the same message always gives
         the same bundle. Older drafts and refusals as ``to_ocsf()``."""
         return _native.export(self, "stix", _DEFAULT_LIMITS.max_depth)  # type: ignore[no-any-return]
+
+    def matches(self, criteria: Union[str, "_native.Criteria"]) -> bool:
+        """Whether the message matches IDMEF criteria such as ``Priority ==
+        High && Source(*).IP in 10.0.0.0/8`` (the crate's filter language,
+        docs/criteria.md), given as text or as a compiled
+        :class:`Criteria` (compile once to test many messages). A message
+        of any draft is tested as it is, without validation; a criterion
+        that does not compile raises ``ValueError`` with its byte
+        position."""
+        if not isinstance(criteria, _native.Criteria):
+            criteria = _native.Criteria(criteria)
+        return criteria.matches(self)

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
+mod criteria;
 mod export;
 mod idmef;
 mod lines;
@@ -287,6 +288,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_DEPTH_LIMIT", MAX_DEPTH_LIMIT)?;
     m.add_class::<path::PyPath>()?;
     m.add_class::<lines::Lines>()?;
+    m.add_class::<criteria::PyCriteria>()?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(dumps, m)?)?;

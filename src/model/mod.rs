@@ -9,9 +9,9 @@
 mod attachment;
 mod builder;
 pub(crate) mod check;
-mod meaning;
+pub(crate) mod meaning;
 mod order;
-mod pattern;
+pub(crate) mod pattern;
 pub(crate) mod scalar;
 pub(crate) mod suggest;
 pub(crate) mod support;

@@ -60,6 +60,8 @@ pub struct Args {
     /// Stop once no alert has come for SECS seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = seconds)]
     idle_timeout: Option<Duration>,
+    #[command(flatten)]
+    where_: crate::filter::Where,
 }
 
 /// A stream or consumer name: what NATS accepts, checked here for a clear
@@ -120,6 +122,12 @@ async fn consume(args: Args) -> io::Result<ExitCode> {
             Ok(None) => break,
             Err(e) => return fail(&e),
         };
+        if !args.where_.admits(delivery.payload()) {
+            if let Err(e) = delivery.ack().await {
+                return fail(&e);
+            }
+            continue;
+        }
         let written = out
             .write_all(&line(&delivery))
             .and_then(|()| out.write_all(b"\n"))
@@ -133,6 +141,9 @@ async fn consume(args: Args) -> io::Result<ExitCode> {
         if let Err(e) = delivery.ack().await {
             return fail(&e);
         }
+    }
+    if let Some(line) = args.where_.summary("acknowledged and not written") {
+        eprintln!("idmefv2 consume: {line}");
     }
     Ok(if consumer.dead_lettered() > 0 {
         ExitCode::from(1)

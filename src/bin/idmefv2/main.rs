@@ -15,6 +15,7 @@ mod convert;
 mod drafts;
 mod example;
 mod export;
+mod filter;
 mod input;
 mod pretty;
 mod publish;
@@ -63,6 +64,9 @@ enum Command {
     /// Write messages as OCSF Detection Findings or STIX 2.1 bundles.
     #[command(after_help = export::examples())]
     Export(export::Args),
+    /// Write the messages of an NDJSON stream that match IDMEF criteria.
+    #[command(after_help = filter::EXAMPLES)]
+    Filter(filter::Args),
     /// Validate messages and publish them into a NATS JetStream stream.
     #[command(after_help = publish::EXAMPLES)]
     Publish(publish::Args),
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Export(args) => export::run(args),
+        Command::Filter(args) => filter::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Consume(args) => consume::run(args),
         Command::Serve(args) => Ok(serve::serve(args)),

@@ -212,6 +212,8 @@ pub struct SendArgs {
     #[arg(long, value_name = "BYTES", default_value_t = MAX_INPUT_BYTES,
           value_parser = crate::parse_max_bytes)]
     max_bytes: usize,
+    #[command(flatten)]
+    where_: crate::filter::Where,
     /// Files holding one or more messages; `-` reads standard input, and
     /// so does no FILE at all, except with --spool, where no FILE only
     /// sends what the spool holds.
@@ -613,6 +615,9 @@ fn spawn_reader(
     mut push: impl FnMut(Item) -> bool + Send + 'static,
 ) -> std::thread::JoinHandle<()> {
     let paths = args.paths.clone();
+    let where_ = crate::filter::Where {
+        criteria: args.where_.criteria.clone(),
+    };
     let framing = crate::framing(args.ndjson);
     let max_bytes = args.max_bytes;
     let from_rejects = args.from_rejects;
@@ -650,6 +655,10 @@ fn spawn_reader(
                             },
                             (_, body) => body,
                         };
+                        // Not sent, and counted: what --where leaves out.
+                        if matches!(&body, Body::Bytes(b) if !where_.admits(b)) {
+                            continue;
+                        }
                         let item = Item {
                             source: source.clone(),
                             line: item.line,
@@ -673,6 +682,9 @@ fn spawn_reader(
                     }
                 }
             }
+        }
+        if let Some(line) = where_.summary("not sent") {
+            tally.print(&format!("idmefv2 send: {line}\n"), true);
         }
     })
 }

@@ -174,6 +174,8 @@ pub struct ServeArgs {
     /// file (with time, peer, status and violations), synced like --out.
     #[arg(long, value_name = "FILE")]
     rejects: Option<PathBuf>,
+    #[command(flatten)]
+    where_: crate::filter::Where,
     /// The NDJSON file accepted messages are appended to.
     #[arg(
         long,
@@ -328,10 +330,11 @@ async fn run(
         "idmefv2 serve: listening on {scheme}://{local}{}, {verb} {target}",
         args.path
     );
-    server
-        .run(listener, sink)
-        .await
-        .map_err(|e| format!("stopping: {e}"))
+    let served = server.run(listener, args.where_.sink(sink)).await;
+    if let Some(line) = args.where_.summary("acknowledged and not stored") {
+        RequestLog::get().push(&format!("idmefv2 serve: {line}"));
+    }
+    served.map_err(|e| format!("stopping: {e}"))
 }
 
 fn server(args: &ServeArgs) -> Result<Server, String> {
