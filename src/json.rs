@@ -270,7 +270,12 @@ pub(crate) fn object_from<'de, A: MapAccess<'de>>(
 /// into a model (any draft, valid or not): what the transports name a
 /// message by. `None` when the bytes are not a JSON object with one text
 /// `ID`.
-#[cfg(any(feature = "client", feature = "server", feature = "nats"))]
+#[cfg(any(
+    feature = "client",
+    feature = "server",
+    feature = "nats",
+    feature = "kafka"
+))]
 pub(crate) fn message_id(bytes: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct OnlyId {

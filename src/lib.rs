@@ -128,6 +128,14 @@ pub mod http;
 #[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
 pub mod nats;
 
+#[cfg(feature = "kafka")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kafka")))]
+pub mod kafka;
+
+#[cfg(all(feature = "server", feature = "kafka"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "server", feature = "kafka"))))]
+pub mod gateway;
+
 pub use codec::SerializedMessage;
 pub use draft::{Draft, Version};
 pub use error::{Error, Result, SchemaKeyword, Violation, ViolationKind, Violations};

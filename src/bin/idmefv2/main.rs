@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod check;
 mod consume;
+mod kafka;
 mod pretty;
 mod publish;
 mod send;
