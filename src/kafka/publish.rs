@@ -410,6 +410,23 @@ impl Inner {
     }
 }
 
+/// Whether a delivery error says the broker will not take this producer's
+/// records any more (its producer ID or epoch refused), so that only a new
+/// producer gets through: what some brokers answer an idempotent producer
+/// that asks to carry on after messages timed out.
+fn ends_producer(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::OutOfOrderSequenceNumber
+                | RDKafkaErrorCode::UnknownProducerId
+                | RDKafkaErrorCode::InvalidProducerEpoch
+                | RDKafkaErrorCode::InvalidProducerIdMapping
+        )
+    )
+}
+
 /// An alert handed to librdkafka and not yet acknowledged; await it for the
 /// [`Receipt`].
 #[must_use = "the send goes on, but only awaiting it tells whether the alert was stored"]
@@ -439,7 +456,7 @@ impl Future for Pending {
                     offset: delivery.offset,
                 }),
                 Ok(Err((e, _))) => {
-                    if self.producer.client().fatal_error().is_some() {
+                    if self.producer.client().fatal_error().is_some() || ends_producer(&e) {
                         self.topic.renew(self.generation);
                     }
                     Err(self.topic.failed(e))
