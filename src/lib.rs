@@ -81,7 +81,7 @@
 //!
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
 //!   convert, upgrade, serve, send, publish, consume). Off by default.
-//!   Turns on `preserve_order`, `client`, `server` and `nats`.
+//!   Turns on `preserve_order`, `client`, `server`, `nats` and `kafka`.
 //! - `client`: [`http::client`], the HTTPS sender (tokio, hyper, rustls
 //!   with the ring provider), with the durable [`http::outbox`] and DNS SRV
 //!   [`http::discovery`] (hickory-resolver). Off by default.
@@ -93,9 +93,16 @@
 //!   acknowledges after the caller's handler, dead letters for invalid
 //!   payloads, stream set-up. Brings in async-nats and tokio. Off by
 //!   default.
+//! - `kafka`: [`kafka`], alerts on Kafka topics: an idempotent `acks=all`
+//!   producer that waits for the broker's acknowledgement, a group
+//!   consumer that commits only what the caller acknowledged, dead letters
+//!   for records that do not decode, TLS client certificates and
+//!   SASL/PLAIN; with `server`, [`gateway::kafka`], the receiver's sink
+//!   into a topic. Brings in rdkafka and compiles its bundled librdkafka
+//!   (needs cmake, a C compiler and the OpenSSL headers). Off by default.
 //!
-//! With no feature enabled, none of tokio, hyper, axum, rustls or
-//! async-nats is compiled.
+//! With no feature enabled, none of tokio, hyper, axum, rustls,
+//! async-nats or rdkafka is compiled.
 //! - `preserve_order`: keeps the member order of free JSON inside
 //!   attachment `Content` as well, by switching `serde_json` maps to
 //!   insertion order for the whole program. Off by default.
