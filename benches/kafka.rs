@@ -1,7 +1,8 @@
 //! Alerts per second through a Kafka-protocol broker (tansu 0.6.0 in
 //! memory, started here on loopback), produced and consumed with
 //! `idmefv2::kafka` (validation, headers, key, decoding, offsets stored on
-//! acknowledgement) beside raw rdkafka on the same bytes with the same
+//! acknowledgement; consumed typed, and checked without building the
+//! message) beside raw rdkafka on the same bytes with the same
 //! settings (`acks=all`, idempotence, the same headers and key; no
 //! validation, no decoding): the ceiling the library works under.
 //!
@@ -132,10 +133,10 @@ async fn raw_publish(servers: &str, topic: &str, inputs: &[Input]) {
 
 /// Reads `count` alerts in a group with the library's consumer, decoding
 /// each and acknowledging it, then commits.
-async fn ours_consume(mut consumer: Consumer, count: usize) {
+async fn ours_consume(mut consumer: Consumer, count: usize, typed: bool) {
     let mut seen = 0;
     while let Some(delivery) = consumer.next().await.expect("received") {
-        assert!(delivery.message().is_some());
+        assert_eq!(delivery.message().is_some(), typed);
         delivery.ack().expect("acknowledged");
         seen += 1;
     }
@@ -161,18 +162,25 @@ async fn raw_consume(consumer: StreamConsumer, topic: &str, count: usize) {
         .expect("committed");
 }
 
-/// The group members of one round, subscribed and given their partition
-/// before the clock starts (joining a group takes seconds on this broker).
+/// The group members of one round: the library's typed and check-only
+/// consumers (on the same topic, in groups of their own) and raw rdkafka's.
 async fn consumers(
     connection: &Connection,
     round: usize,
     count: usize,
-) -> (Consumer, StreamConsumer) {
-    let ours = Consumer::builder(connection.clone(), format!("ours-{round}"), "ours")
-        .max_messages(count as u64)
-        .build()
-        .await
-        .expect("consumer");
+) -> (Consumer, Consumer, StreamConsumer) {
+    let mut ours = Vec::new();
+    for typed in [true, false] {
+        let group = if typed { "ours-typed" } else { "ours-checked" };
+        ours.push(
+            Consumer::builder(connection.clone(), format!("ours-{round}"), group)
+                .typed(typed)
+                .max_messages(count as u64)
+                .build()
+                .await
+                .expect("consumer"),
+        );
+    }
     let raw: StreamConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", connection.servers())
         .set("group.id", "raw")
@@ -185,7 +193,9 @@ async fn consumers(
         .expect("consumer");
     raw.subscribe(&[&format!("raw-{round}")])
         .expect("subscribe");
-    (ours, raw)
+    let checked = ours.pop().expect("two");
+    let typed = ours.pop().expect("two");
+    (typed, checked, raw)
 }
 
 async fn timed(work: impl std::future::Future<Output = ()>) -> Duration {
@@ -194,15 +204,15 @@ async fn timed(work: impl std::future::Future<Output = ()>) -> Duration {
     start.elapsed()
 }
 
-/// Rates (alerts per second): produce ours/raw, consume ours/raw, the
-/// median of `rounds`.
+/// Rates (alerts per second): produce ours/raw, consume ours typed/raw,
+/// consume ours checked only; the median of `rounds`.
 async fn measure(
     broker: &Broker,
     (ours_inputs, raw_inputs): (&[Input], &[Input]),
     rounds: usize,
-) -> [f64; 4] {
+) -> [f64; 5] {
     let connection = Connection::new(broker.bootstrap());
-    let mut rates: [Vec<f64>; 4] = Default::default();
+    let mut rates: [Vec<f64>; 5] = Default::default();
     let n = ours_inputs.len();
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     for round in 0..rounds {
@@ -221,11 +231,13 @@ async fn measure(
             };
             rates[usize::from(!ours)].push(rate(d));
         }
-        let (mut ours_consumer, raw_consumer) = consumers(&connection, round, n).await;
+        let (mut typed, mut checked, raw_consumer) = consumers(&connection, round, n).await;
         // The first record waits for the group join: fetch it before the
-        // clock starts, on both sides.
-        let first = ours_consumer.next().await.expect("received").expect("one");
-        first.ack().expect("acknowledged");
+        // clock starts, on every side.
+        for consumer in [&mut typed, &mut checked] {
+            let first = consumer.next().await.expect("received").expect("one");
+            first.ack().expect("acknowledged");
+        }
         let raw_first = raw_consumer.recv().await.expect("received");
         let (partition, offset) = (
             rdkafka::Message::partition(&raw_first),
@@ -235,16 +247,20 @@ async fn measure(
         raw_consumer
             .store_offset(&raw_topic, partition, offset)
             .expect("stored");
-        let (mut ours_consumer, mut raw_consumer) = (Some(ours_consumer), Some(raw_consumer));
+        let (mut typed, mut checked, mut raw_consumer) =
+            (Some(typed), Some(checked), Some(raw_consumer));
         let rest = |d: Duration| (n - 1) as f64 / d.as_secs_f64();
-        for ours in [ours_first, !ours_first] {
-            let d = if ours {
-                timed(ours_consume(ours_consumer.take().expect("once"), n - 1)).await
-            } else {
-                let consumer = raw_consumer.take().expect("once");
-                timed(raw_consume(consumer, &raw_topic, n - 1)).await
+        // Each side goes first in turn.
+        for side in (0..3).map(|i| (i + round) % 3) {
+            let d = match side {
+                0 => timed(ours_consume(typed.take().expect("once"), n - 1, true)).await,
+                1 => timed(ours_consume(checked.take().expect("once"), n - 1, false)).await,
+                _ => {
+                    let consumer = raw_consumer.take().expect("once");
+                    timed(raw_consume(consumer, &raw_topic, n - 1)).await
+                }
             };
-            rates[2 + usize::from(!ours)].push(rest(d));
+            rates[[2, 4, 3][side]].push(rest(d));
         }
     }
     rates.map(|mut r| {
@@ -269,7 +285,7 @@ fn main() {
         .build()
         .expect("runtime");
     let broker = Broker::memory();
-    let [ours_pub, raw_pub, ours_con, raw_con] =
+    let [ours_pub, raw_pub, ours_con, raw_con, checked_con] =
         runtime.block_on(measure(&broker, (&ours_inputs, &raw_inputs), rounds));
     println!(
         "{count} alerts of {} bytes, {rounds} rounds, median round, tansu 0.6.0 in memory\n",
@@ -279,7 +295,8 @@ fn main() {
     println!("|---|---:|---:|---:|");
     for (step, ours, raw) in [
         ("produce (acknowledged)", ours_pub, raw_pub),
-        ("consume (committed)", ours_con, raw_con),
+        ("consume, typed (committed)", ours_con, raw_con),
+        ("consume, checked only (committed)", checked_con, raw_con),
     ] {
         println!("| {step} | {ours:.0} | {raw:.0} | {:.2} |", ours / raw);
     }

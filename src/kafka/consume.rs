@@ -38,9 +38,19 @@ pub struct ConsumerBuilder {
     max_messages: Option<u64>,
     idle_timeout: Option<Duration>,
     session_timeout: Duration,
+    typed: bool,
 }
 
 impl ConsumerBuilder {
+    /// Whether deliveries carry the typed [`Message`] (the default). A
+    /// caller that only passes the bytes on says no: JSON alerts are then
+    /// checked against their draft without being built, which is quicker,
+    /// and [`Delivery::message`] is `None`.
+    pub fn typed(mut self, typed: bool) -> Self {
+        self.typed = typed;
+        self
+    }
+
     /// Where records that are not valid alerts are copied
     /// (`TOPIC.dead-letter` by default; created when missing).
     pub fn dead_letter_topic(mut self, topic: impl Into<String>) -> Self {
@@ -145,6 +155,7 @@ impl ConsumerBuilder {
             dead_lettered: 0,
             started: Instant::now(),
             joined: false,
+            typed: self.typed,
         })
     }
 }
@@ -183,6 +194,7 @@ pub struct Consumer {
     dead_lettered: u64,
     started: Instant,
     joined: bool,
+    typed: bool,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -212,6 +224,7 @@ impl Consumer {
             max_messages: None,
             idle_timeout: None,
             session_timeout: Duration::from_secs(6),
+            typed: true,
         }
     }
 
@@ -339,13 +352,19 @@ impl Consumer {
             })
             .unwrap_or_else(|| "application/json".to_string());
         let payload = message.payload().unwrap_or_default();
-        let decoded =
-            codec::find(&content_type).and_then(|codec| codec.decode(payload, &self.limits));
-        let (alert, version) = match decoded {
-            Ok(alert) => {
-                let version = alert.version.as_str().to_string();
-                (Some(alert), version)
+        let decoded = codec::find(&content_type).and_then(|codec| {
+            if !self.typed && codec.media_type() == "application/json" {
+                crate::message::check_slice_with(payload, &self.limits)
+                    .map(|(version, _)| (None, version.as_str().to_string()))
+            } else {
+                codec.decode(payload, &self.limits).map(|alert| {
+                    let version = alert.version.as_str().to_string();
+                    (Some(alert), version)
+                })
             }
+        });
+        let (alert, version) = match decoded {
+            Ok(decoded) => decoded,
             Err(crate::Error::OlderDraft { version }) => (None, version),
             Err(error) => {
                 self.bury(&message, &error).await?;
@@ -482,7 +501,8 @@ impl std::fmt::Debug for Delivery {
 
 impl Delivery {
     /// The decoded alert, for `2.D.V08` and `2.D.V09-Dev`; `None` for a
-    /// valid alert of an older draft (its bytes are in
+    /// valid alert of an older draft, or when the consumer was built with
+    /// [`ConsumerBuilder::typed`] off (its bytes are in
     /// [`Delivery::payload`]; [`crate::upgrade`] carries it forward).
     pub fn message(&self) -> Option<&Message> {
         self.alert.as_ref()
