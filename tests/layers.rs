@@ -8,8 +8,10 @@ use std::{fs, path::Path};
 /// Each module of `src/` (a file or a folder) with its rank: a module may
 /// use modules of a lower rank only. `http` and `nats` are the transports
 /// (features `client`/`server` and `nats`), which build on everything else;
-/// `nats` also offers a sink for the HTTPS server (a gateway into a stream).
-const RANKS: [(&str, u8); 13] = [
+/// `nats` also offers a sink for the HTTPS server (a gateway into a stream);
+/// `kafka` is a transport beside it, and `gateway` holds the sinks that
+/// join the HTTPS server to a bus (`gateway::kafka`).
+const RANKS: [(&str, u8); 15] = [
     ("error", 0),
     ("limits", 0),
     ("json", 1),
@@ -23,6 +25,8 @@ const RANKS: [(&str, u8); 13] = [
     ("strict", 6),
     ("http", 7),
     ("nats", 8),
+    ("kafka", 8),
+    ("gateway", 9),
 ];
 
 /// The module that defines each name re-exported at the crate root.

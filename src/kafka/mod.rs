@@ -72,10 +72,6 @@ use std::{fmt, path::PathBuf, time::Duration};
 
 pub use rdkafka;
 
-/// The gateway sink, also at [`crate::gateway::kafka`].
-#[cfg(feature = "server")]
-#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
-pub use crate::gateway::kafka::TopicSink;
 pub use consume::{Consumer, ConsumerBuilder, DeadLetter, Delivery};
 pub use publish::{Envelope, Pending, Producer, ProducerBuilder, Receipt};
 

@@ -12,7 +12,8 @@ use std::{
 
 use futures_util::{stream::FuturesUnordered, FutureExt, StreamExt};
 use idmefv2::{
-    kafka::{self, Connection, Consumer, Envelope, Producer, TopicSink},
+    gateway::kafka::TopicSink,
+    kafka::{self, Connection, Consumer, Envelope, Producer},
     nats, Limits,
 };
 use tokio::sync::mpsc;
