@@ -2,7 +2,8 @@
 # Installs what the tests drive, on a machine that has cargo and the package
 # registries and nothing else: the Debian packages of
 # tools/provision/programs.txt (when a program is missing; needs root or
-# sudo) and a virtualenv with tools/provision/requirements.txt from PyPI
+# sudo) and of tools/provision/packages.txt (libraries the build needs,
+# when not installed) and a virtualenv with tools/provision/requirements.txt from PyPI
 # (target/test-venv, or the folder IDMEFV2_TEST_VENV names). Running it
 # again installs only what is missing.
 set -euo pipefail
@@ -20,6 +21,11 @@ while read -r program package; do
     case "$program" in ''|'#'*) continue ;; esac
     command -v "$program" >/dev/null || [ -x "/usr/sbin/$program" ] || packages+=("$package")
 done < tools/provision/programs.txt
+# Libraries (no program to look for): installed when dpkg does not list them.
+while read -r package; do
+    case "$package" in ''|'#'*) continue ;; esac
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || packages+=("$package")
+done < tools/provision/packages.txt
 # The test virtualenv needs venv and pip, which Debian ships apart.
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     packages+=(python3-venv python3-pip)

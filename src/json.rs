@@ -270,7 +270,7 @@ pub(crate) fn object_from<'de, A: MapAccess<'de>>(
 /// into a model (any draft, valid or not): what the transports name a
 /// message by. `None` when the bytes are not a JSON object with one text
 /// `ID`.
-#[cfg(any(feature = "outbox", feature = "server"))]
+#[cfg(any(feature = "outbox", feature = "server", feature = "kafka"))]
 pub(crate) fn message_id(bytes: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct OnlyId {

@@ -88,7 +88,7 @@
 //! - `cli`: the `idmefv2` command-line tool (validate, example, schema,
 //!   convert, upgrade, export, filter, serve, send, publish, consume). Off
 //!   by default. Turns on `preserve_order`, `criteria`, `client`,
-//!   `server`, `nats` and `export`.
+//!   `server`, `nats`, `kafka` and `export`.
 //! - `criteria`: [`criteria`], the IDMEF criteria filter language
 //!   (`Priority == High && Source(*).IP in 10.0.0.0/8`). Brings in the
 //!   `regex` crate. Off by default.
@@ -107,11 +107,18 @@
 //!   acknowledges after the caller's handler, dead letters for invalid
 //!   payloads, stream set-up. Brings in async-nats and tokio; turns on
 //!   `outbox`. Off by default.
-//!
-//! With no feature enabled, none of tokio, hyper, axum, rustls or
-//! async-nats is compiled.
+//! - `kafka`: [`kafka`], alerts on Kafka topics: an idempotent `acks=all`
+//!   producer that waits for the broker's acknowledgement, a group
+//!   consumer that commits only what the caller acknowledged, dead letters
+//!   for records that do not decode, TLS client certificates and
+//!   SASL/PLAIN; with `server`, [`gateway::kafka`], the receiver's sink
+//!   into a topic. Brings in rdkafka and compiles its bundled librdkafka
+//!   (needs cmake, a C compiler and the OpenSSL headers). Off by default.
 //! - `export`: [`export`], alerts as OCSF Detection Findings and STIX 2.1
 //!   bundles. Adds only `uuid`'s version 5 ids. Off by default.
+//!
+//! With no feature enabled, none of tokio, hyper, axum, rustls,
+//! async-nats or rdkafka is compiled.
 //! - `preserve_order`: keeps the member order of free JSON inside
 //!   attachment `Content` as well, by switching `serde_json` maps to
 //!   insertion order for the whole program. Off by default.
@@ -161,6 +168,9 @@ pub mod sink;
 #[cfg(any(feature = "client", feature = "server"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "client", feature = "server"))))]
 pub mod http;
+#[cfg(feature = "kafka")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kafka")))]
+pub mod kafka;
 #[cfg(feature = "nats")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
 pub mod nats;

@@ -592,8 +592,8 @@ fn convert_reports_invalid_input_and_does_not_write_it() {
 #[test]
 fn every_subcommand_has_help_with_an_example() {
     for sub in [
-        "validate", "upgrade", "example", "schema", "convert", "publish", "consume", "serve",
-        "send",
+        "validate", "upgrade", "example", "schema", "convert", "export", "filter", "publish",
+        "consume", "serve", "send",
     ] {
         let run = idmefv2(&[sub, "--help"]);
         assert_eq!(run.code, 0, "{sub}");
@@ -603,8 +603,8 @@ fn every_subcommand_has_help_with_an_example() {
     let run = idmefv2(&["--help"]);
     assert_eq!(run.code, 0);
     for sub in [
-        "validate", "upgrade", "example", "schema", "convert", "publish", "consume", "serve",
-        "send",
+        "validate", "upgrade", "example", "schema", "convert", "export", "filter", "publish",
+        "consume", "serve", "send",
     ] {
         assert!(run.stdout.contains(sub));
     }
@@ -1456,6 +1456,11 @@ fn the_contract_flags_exist() {
                 "--insecure-plaintext",
                 "--forward",
                 "--dedup",
+                "--repair",
+                "--strict",
+                "--rejects",
+                "--basic-auth",
+                "--where",
             ][..],
         ),
         (

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use idmefv2::nats::{self, Consumer, Delivery, Endpoint};
+use idmefv2::nats::{self, Consumer, Delivery};
 
 use crate::publish::{block_on, fail};
 
@@ -16,6 +16,7 @@ Examples:
   idmefv2 consume --from nats://127.0.0.1:4222/alerts --durable archive > alerts.ndjson
   idmefv2 consume --from nats://127.0.0.1:4222/alerts.> --durable triage --count 100
   idmefv2 consume --from nats://127.0.0.1:4222/alerts --durable nightly --idle-timeout 5
+  idmefv2 consume --from kafka://127.0.0.1:9092/alerts --group archive --idle-timeout 5
 
 Each alert is written on stdout as one line of compact JSON (the same JSON
 value as stored; members in their order) and acknowledged only once that
@@ -33,6 +34,15 @@ STREAM.dead-letter (stored in the stream STREAM_DEAD_LETTER, created when
 missing), terminated on the source stream, and reported on stderr as
 STREAM:SEQUENCE: POINTER: REASON.
 
+With kafka://HOST:PORT/TOPIC the consumer group NAME (--group instead of
+--durable) reads the topic from its committed offsets (from the start
+when it has none), and an alert's offset is committed only once its line
+is flushed (the last ones at exit, the others within a second); a record
+that does not decode is copied to TOPIC.dead-letter with its failures in
+Idmefv2-Violation headers, reported as TOPIC:PARTITION:OFFSET: POINTER:
+REASON, and committed past. --idle-timeout counts from when the group has
+given this consumer partitions (joining takes a few seconds).
+
 Without --count or --idle-timeout it runs until stopped.
 
 Exit status: 0 all written, 1 some payloads dead-lettered, 2 usage,
@@ -45,15 +55,19 @@ const ACK_WAIT: Duration = Duration::from_secs(10);
 /// Arguments of `idmefv2 consume`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Server, and subject to read (wildcards allowed).
-    #[arg(long, value_name = "nats://HOST:PORT/SUBJECT")]
-    from: Endpoint,
+    /// Server, and subject to read (wildcards allowed); or Kafka brokers
+    /// and topic.
+    #[arg(long, value_name = "nats://HOST:PORT/SUBJECT | kafka://HOST:PORT/TOPIC", value_parser = crate::kafka::any_target)]
+    from: crate::kafka::Target,
     /// Stream to read from.
     #[arg(long, value_name = "NAME", default_value = "IDMEFV2", value_parser = stream_name)]
     stream: String,
     /// Name of the durable consumer whose progress the server keeps.
-    #[arg(long, value_name = "NAME", value_parser = stream_name)]
-    durable: String,
+    #[arg(long, value_name = "NAME", value_parser = stream_name, required_unless_present = "group", conflicts_with = "group")]
+    durable: Option<String>,
+    /// Kafka consumer group whose committed offsets the broker keeps.
+    #[arg(long, value_name = "NAME", value_parser = crate::kafka::group_name)]
+    group: Option<String>,
     /// Stop after writing N alerts.
     #[arg(long, value_name = "N")]
     count: Option<u64>,
@@ -90,12 +104,24 @@ pub fn run(args: Args) -> io::Result<ExitCode> {
 }
 
 async fn consume(args: Args) -> io::Result<ExitCode> {
-    let client = match nats::connect(args.from.server()).await {
+    let (from, durable) = match (&args.from, &args.durable, &args.group) {
+        (crate::kafka::Target::Kafka(from), None, Some(group)) => {
+            return crate::kafka::consume(from, group, args.count, args.idle_timeout).await
+        }
+        (crate::kafka::Target::Nats(from), Some(durable), None) => (from, durable),
+        (crate::kafka::Target::Kafka(_), _, _) => {
+            return fail(&"kafka:// takes --group, not --durable")
+        }
+        (crate::kafka::Target::Nats(_), _, _) => {
+            return fail(&"nats:// takes --durable, not --group")
+        }
+    };
+    let client = match nats::connect(from.server()).await {
         Ok(client) => client,
         Err(e) => return fail(&e),
     };
-    let mut builder = Consumer::builder(client, &args.stream, &args.durable)
-        .filter_subject(args.from.subject())
+    let mut builder = Consumer::builder(client, &args.stream, durable)
+        .filter_subject(from.subject())
         .ack_wait(ACK_WAIT);
     if let Some(count) = args.count {
         builder = builder.max_messages(count);
@@ -159,10 +185,15 @@ async fn consume(args: Args) -> io::Result<ExitCode> {
 fn line(delivery: &Delivery) -> Vec<u8> {
     match delivery.message() {
         Some(message) => message.to_vec(),
-        None => delivery
-            .payload()
-            .iter()
-            .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
-            .collect(),
+        None => one_line(delivery.payload()),
     }
+}
+
+/// A valid JSON alert of an older draft as one line: line breaks turned
+/// into spaces (JSON strings cannot hold a raw one).
+pub fn one_line(payload: &[u8]) -> Vec<u8> {
+    payload
+        .iter()
+        .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
+        .collect()
 }

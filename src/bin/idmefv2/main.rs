@@ -17,6 +17,7 @@ mod example;
 mod export;
 mod filter;
 mod input;
+mod kafka;
 mod pretty;
 mod publish;
 mod report;

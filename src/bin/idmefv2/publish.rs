@@ -24,6 +24,7 @@ Examples:
   idmefv2 publish --to nats://127.0.0.1:4222/alerts fixtures/valid/*.json
   some-sensor | idmefv2 publish --ndjson --to nats://nats.example.org:4222/alerts.ids -
   idmefv2 publish --to nats://127.0.0.1:4222/alerts --stream ALERTS --replicas 3 a.json
+  idmefv2 publish --to kafka://127.0.0.1:9092,127.0.0.1:9093/alerts fixtures/valid/*.json
 
 Each message is checked against the schema of its own Version (2.D.V02
 on) and published unchanged, with its ID as the JetStream message ID: a
@@ -44,6 +45,12 @@ The last line on stdout counts what was acknowledged.
 
 An input without any message is reported as \"no message found\".
 
+With kafka://HOST:PORT[,HOST:PORT]/TOPIC each message goes to the Kafka
+topic (created when missing, one partition) with its ID as the record
+key and Content-Type and Idmefv2-Version headers, and counts as
+acknowledged once the broker has acknowledged it (acks=all, idempotent
+producer); --stream and --replicas are for NATS only.
+
 Exit status: 0 all acknowledged, 1 some refused as invalid or an input
 without any message, 2 usage, connection or I/O error (or a message the
 stream did not acknowledge).";
@@ -54,9 +61,9 @@ const RETRY_FOR: Duration = Duration::from_secs(30);
 /// Arguments of `idmefv2 publish`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Server and subject to publish on.
-    #[arg(long, value_name = "nats://HOST:PORT/SUBJECT", value_parser = plain_endpoint)]
-    to: Endpoint,
+    /// Server and subject (or Kafka brokers and topic) to publish on.
+    #[arg(long, value_name = "nats://HOST:PORT/SUBJECT | kafka://HOST:PORT[,HOST:PORT]/TOPIC", value_parser = crate::kafka::plain_target)]
+    to: crate::kafka::Target,
     /// Stream to publish into, created when missing.
     #[arg(long, value_name = "NAME", default_value = "IDMEFV2", value_parser = crate::consume::stream_name)]
     stream: String,
@@ -158,7 +165,17 @@ pub async fn publisher_for(
 }
 
 async fn publish(args: Args) -> io::Result<ExitCode> {
-    let publisher = match publisher_for(&args.to, &args.stream, args.replicas, RETRY_FOR).await {
+    let to = match &args.to {
+        crate::kafka::Target::Nats(to) => to,
+        crate::kafka::Target::Kafka(_) if args.replicas.is_some() => {
+            return fail(&"--replicas is for NATS streams, not Kafka topics")
+        }
+        crate::kafka::Target::Kafka(to) => {
+            let limits = args.limits.limits();
+            return crate::kafka::publish(to, args.ndjson, limits, args.paths).await;
+        }
+    };
+    let publisher = match publisher_for(to, &args.stream, args.replicas, RETRY_FOR).await {
         Ok(publisher) => publisher,
         Err(e) => return fail(&e),
     };

@@ -18,7 +18,6 @@ use idmefv2::{
         server::{BasicAuth, Dedup, Event, FileSink, Outcome, ReceiveOptions, Server, Sink},
         tls::{Pin, ServerTls},
     },
-    nats::Endpoint,
     sink::Kept,
     Limits,
 };
@@ -31,6 +30,8 @@ Examples:
       --client-ca ca.pem --allow-peer sensor1.example.org --upgrade --out alerts.ndjson
   idmefv2 serve --listen 127.0.0.1:4690 --cert server.pem --key server.key \\
       --client-ca ca.pem --forward nats://127.0.0.1:4222/alerts --replicas 3
+  idmefv2 serve --listen 127.0.0.1:4690 --cert server.pem --key server.key \\
+      --client-ca ca.pem --forward kafka://127.0.0.1:9092/alerts
 
 Each accepted message is appended to --out as one line and synced to disk
 before the 204 is sent; messages arriving together share one sync. Every
@@ -59,7 +60,11 @@ plus a digest of its content, so a message sent again within the stream's
 duplicate window is stored once, while another alert under a reused ID is
 stored too (with the ID alone, JetStream would drop it as a duplicate). When the stream does
 not acknowledge within about 10 seconds the answer is 503 with
-Retry-After: 1.
+Retry-After: 1. --forward kafka://HOST:PORT[,HOST:PORT]/TOPIC produces
+each message to the Kafka topic instead (created when missing, one
+partition; keyed by its ID; acks=all) and answers 204 only once the
+broker has acknowledged it, 503 with Retry-After: 1 when it has not
+within about 10 seconds; --stream and --replicas are for NATS only.
 
 Clients must present a certificate that chains to --client-ca and holds a
 DNS-ID without wildcard; --allow-peer and --pin narrow that further (both
@@ -186,8 +191,8 @@ pub struct ServeArgs {
     out: Option<PathBuf>,
     /// Publish accepted messages into a NATS JetStream stream instead of
     /// a file.
-    #[arg(long, value_name = "nats://HOST:PORT/SUBJECT", value_parser = crate::publish::plain_endpoint)]
-    forward: Option<Endpoint>,
+    #[arg(long, value_name = "nats://HOST:PORT/SUBJECT | kafka://HOST:PORT/TOPIC", value_parser = crate::kafka::plain_target)]
+    forward: Option<crate::kafka::Target>,
     /// The stream --forward publishes into, created when missing.
     #[arg(long, value_name = "NAME", default_value = "IDMEFV2", requires = "forward", value_parser = crate::consume::stream_name)]
     stream: String,
@@ -286,7 +291,15 @@ fn serve_on(
                     stats.messages, stats.syncs
                 ))
             }
-            (None, Some(to)) => {
+            (None, Some(crate::kafka::Target::Kafka(to))) => {
+                if args.replicas.is_some() {
+                    return Err("--replicas is for NATS streams, not Kafka topics".to_string());
+                }
+                let sink = crate::kafka::forward_sink(to, FORWARD_WAIT).await?;
+                run(args, server, sink, &format!("Kafka topic {}", to.topic())).await?;
+                Ok("every message acknowledged was acknowledged by the broker".to_string())
+            }
+            (None, Some(crate::kafka::Target::Nats(to))) => {
                 let publisher =
                     crate::publish::publisher_for(to, &args.stream, args.replicas, FORWARD_WAIT)
                         .await

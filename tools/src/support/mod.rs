@@ -1,7 +1,8 @@
 //! What the crate's integration tests and benchmarks that run real programs
 //! share: child processes that die with the test, free loopback ports,
 //! certificates made on the spot ([`pki`]), curl ([`curl`]), nginx
-//! ([`nginx`]), nats-server ([`nats`]), dnsmasq ([`dnsmasq`]), the Python
+//! ([`nginx`]), nats-server ([`nats`]), a Kafka-protocol broker and a
+//! mutual-TLS proxy in front of it ([`kafka`]), dnsmasq ([`dnsmasq`]), the Python
 //! receivers ([`python`]), the `idmefv2` binary's `serve` and `send`
 //! ([`cli`]), and the fault and load runs built on them ([`faults`],
 //! [`load`]).
@@ -17,6 +18,7 @@ pub mod curl;
 pub mod dnsmasq;
 pub mod faults;
 pub mod inproc;
+pub mod kafka;
 pub mod load;
 pub mod nats;
 pub mod nginx;
