@@ -18,10 +18,7 @@ use idmefv2::{
 };
 use tokio::sync::mpsc;
 
-use crate::{
-    check::{self, Failure},
-    publish::fail,
-};
+use crate::publish::{fail, read, Read};
 
 /// Where `publish --to` and `serve --forward` send, and `consume --from`
 /// reads: a NATS subject or a Kafka topic, told apart by the scheme.
@@ -92,24 +89,6 @@ pub async fn forward_sink(to: &kafka::Endpoint, wait: Duration) -> Result<TopicS
     Ok(TopicSink::new(producer))
 }
 
-/// What the reading thread hands over, in input order.
-enum Read {
-    Alert {
-        source: Arc<str>,
-        line: usize,
-        envelope: Envelope,
-    },
-    Refused {
-        source: Arc<str>,
-        line: usize,
-        failure: Failure,
-    },
-    End {
-        io_error: bool,
-        empty: bool,
-    },
-}
-
 /// `idmefv2 publish --to kafka://…`: what was read from `paths`, each
 /// valid alert produced to the topic and acknowledged.
 pub async fn publish(
@@ -124,7 +103,8 @@ pub async fn publish(
     };
     let (tx, mut rx) = mpsc::channel(1024);
     let framing = crate::framing(ndjson);
-    let reader = std::thread::spawn(move || read(&paths, framing, &limits, &tx));
+    let reader =
+        std::thread::spawn(move || read(&paths, framing, &limits, &tx, Envelope::from_json));
 
     let (mut acknowledged, mut refused, mut unacknowledged) = (0u64, 0u64, 0u64);
     let (mut io_error, mut empty) = (false, false);
@@ -198,41 +178,6 @@ pub async fn publish(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Reads and validates every message on its own thread, handing each over
-/// in order.
-fn read(
-    paths: &[PathBuf],
-    framing: idmefv2::stream::Framing,
-    limits: &Limits,
-    tx: &mpsc::Sender<Read>,
-) {
-    let mut status = crate::Status::default();
-    let closed = || io::Error::new(io::ErrorKind::BrokenPipe, "publishing stopped");
-    let result = crate::for_each_message(paths, framing, limits, &mut status, |source, _, item| {
-        let line = item.line;
-        let source: Arc<str> = source.into();
-        let read = match check::check(item, limits, |bytes| {
-            Envelope::from_json(bytes.to_vec(), limits)
-        }) {
-            Ok(envelope) => Read::Alert {
-                source,
-                line,
-                envelope,
-            },
-            Err(failure) => Read::Refused {
-                source,
-                line,
-                failure,
-            },
-        };
-        tx.blocking_send(read).map_err(|_| closed())
-    });
-    let _ = tx.blocking_send(Read::End {
-        io_error: status.io_error || result.is_err(),
-        empty: status.empty > 0,
-    });
 }
 
 /// `idmefv2 consume --from kafka://…`: every alert of the topic the group

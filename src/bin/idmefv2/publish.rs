@@ -94,12 +94,12 @@ pub fn plain_endpoint(text: &str) -> Result<Endpoint, String> {
 }
 
 /// What the reading thread hands over, in input order.
-enum Read {
+pub(crate) enum Read<E> {
     /// A valid message, ready to send.
     Alert {
         source: Arc<str>,
         line: usize,
-        envelope: Envelope,
+        envelope: E,
     },
     /// An invalid one.
     Refused {
@@ -183,7 +183,8 @@ async fn publish(args: Args) -> io::Result<ExitCode> {
     let framing = crate::framing(args.ndjson);
     let paths = args.paths;
     let limits = args.limits.limits();
-    let reader = std::thread::spawn(move || read(&paths, framing, &limits, &tx));
+    let reader =
+        std::thread::spawn(move || read(&paths, framing, &limits, &tx, Envelope::from_json));
 
     let mut tally = Tally::default();
     let mut io_error = false;
@@ -283,21 +284,22 @@ impl Tally {
 }
 
 /// Reads and validates every message (on its own thread, so that file
-/// reads never hold up the connection), handing each over in order.
-fn read(
+/// reads never hold up the connection), handing each over in order, as
+/// `envelope` makes it of a valid message's bytes: the NATS and the Kafka
+/// forms of `publish` share it.
+pub(crate) fn read<E>(
     paths: &[PathBuf],
     framing: idmefv2::stream::Framing,
     limits: &Limits,
-    tx: &mpsc::Sender<Read>,
+    tx: &mpsc::Sender<Read<E>>,
+    envelope: impl Fn(Vec<u8>, &Limits) -> Result<E, idmefv2::Error>,
 ) {
     let mut status = crate::Status::default();
     let closed = || io::Error::new(io::ErrorKind::BrokenPipe, "publishing stopped");
     let result = crate::for_each_message(paths, framing, limits, &mut status, |source, _, item| {
         let line = item.line;
         let source: Arc<str> = source.into();
-        let read = match check::check(item, limits, |bytes| {
-            Envelope::from_json(bytes.to_vec(), limits)
-        }) {
+        let read = match check::check(item, limits, |bytes| envelope(bytes.to_vec(), limits)) {
             Ok(envelope) => Read::Alert {
                 source,
                 line,
