@@ -544,6 +544,12 @@ mod cli {
             log.contains("2 alerts did not match --where (acknowledged and not stored)"),
             "{log}"
         );
+        // Each one left out says so in its request-log line.
+        let unmatched = log
+            .lines()
+            .filter(|l| l.contains(" POST / 204 ") && l.ends_with(" unmatched"))
+            .count();
+        assert_eq!(unmatched, 2, "{log}");
         let kept = fs::read_to_string(pki.path("alerts.ndjson")).unwrap();
         assert_eq!(kept.lines().count(), 2, "{kept}");
         assert!(kept.lines().all(|l| l.contains("\"Medium\"")), "{kept}");

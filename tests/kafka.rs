@@ -418,6 +418,64 @@ mod cli {
     }
 
     #[test]
+    fn send_spools_alerts_to_a_topic_through_the_delivery_engine() {
+        // `send --url kafka://…`: the HTTPS sender's engine with the Kafka
+        // producer as its deliverer. Valid alerts are acknowledged by the
+        // broker and leave the spool; an invalid one is dead-lettered with
+        // its pointer, never reaching the topic; a second run finds
+        // nothing left to send.
+        let broker = Broker::memory();
+        let to = broker.url("sent");
+        let sent = alerts(30);
+        let mut lines = Vec::new();
+        for message in &sent {
+            lines.extend(message.to_vec());
+            lines.push(b'\n');
+        }
+        lines.extend_from_slice(b"{\"Version\": \"2.D.V08\", \"ID\": \"nope\"}\n");
+        let mut file = NamedTempFile::new().unwrap();
+        file.write_all(&lines).unwrap();
+        let spool = tempfile::tempdir().unwrap();
+        let spool_arg = spool.path().to_str().unwrap();
+        let path = file.path().to_str().unwrap();
+        let (code, out, err) = run(&["send", "--url", &to, "--spool", spool_arg, "--ndjson", path]);
+        // The refusal's reasons, one line each, as for an HTTPS receiver.
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            out.ends_with("\n30 accepted, 1 refused, 0 not delivered\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{path}:31: /ID: not a UUID")),
+            "{out}"
+        );
+        let dead = std::fs::read_to_string(spool.path().join("dead-letter.ndjson")).unwrap();
+        assert_eq!(dead.lines().count(), 1, "{dead}");
+        let (code, out, err) = run(&["send", "--url", &to, "--spool", spool_arg]);
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "0 accepted, 0 refused, 0 not delivered\n"),
+            "{err}"
+        );
+        // Each alert once; in the order of their acknowledgements, which
+        // --concurrency lets come in any order.
+        let (code, out, err) = consume(&to, "sent-reader", &["--idle-timeout", "2"]);
+        assert_eq!(code, 0, "{err}");
+        let mut want: Vec<String> = sent.iter().map(|m| m.id.to_string()).collect();
+        let mut got = ids(&out);
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        // What is for HTTPS receivers only is refused by name.
+        let (code, _, err) = run(&["send", "--url", &to, "--insecure-plaintext", path]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("--insecure-plaintext is for https://"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_broker_killed_after_half_the_acknowledgements_loses_nothing() {
         const SENT: usize = 10_000;
         const KILL_AFTER: u64 = 5_000;

@@ -472,6 +472,37 @@ impl Future for Pending {
     }
 }
 
+/// The Kafka producer as a deliverer of the delivery engine
+/// ([`crate::outbox`]): `idmefv2 send --url kafka://…` and any outbox
+/// deliver through it, each body checked by its codec and produced once
+/// the broker acknowledges it. A refused alert is dead-lettered with its
+/// violations, a broker out of reach is waited for, and a fault of the
+/// client's settings stops delivery ([`Error::class`]).
+impl crate::outbox::Deliver for Producer {
+    async fn deliver(
+        &self,
+        body: &[u8],
+        content_type: &str,
+    ) -> Result<(), crate::outbox::DeliverError> {
+        use crate::outbox::{DeliverError, DeliverErrorKind};
+        match Producer::deliver(self, body, content_type).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let violations = e
+                    .refusal()
+                    .map(|refusal| refusal.violations().into_owned())
+                    .unwrap_or_default();
+                let kind = match e.class() {
+                    super::Class::Permanent => DeliverErrorKind::Refused,
+                    super::Class::Transient => DeliverErrorKind::Unavailable,
+                    super::Class::Fatal => DeliverErrorKind::Fatal,
+                };
+                Err(DeliverError::new(kind, e).with_violations(violations))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

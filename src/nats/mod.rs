@@ -89,6 +89,10 @@ pub use consume::{Consumer, ConsumerBuilder, DeadLetter, Delivery, RunError, DEF
 pub use publish::{Envelope, Pending, Publisher, PublisherBuilder, Receipt};
 pub use stream::StreamSpec;
 
+/// The stream the command-line tool publishes into, consumes from and
+/// forwards to when none is named (`--stream`).
+pub const DEFAULT_STREAM: &str = "IDMEFV2";
+
 /// Header naming the stream a dead letter was taken from.
 pub const SOURCE_STREAM_HEADER: &str = "Idmefv2-Source-Stream";
 /// Header naming the subject a dead letter was published on.

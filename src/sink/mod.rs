@@ -133,15 +133,19 @@ pub enum Kept {
     /// Not stored again: a message with the same `ID` and the same content
     /// was kept already (a sender's retry).
     Repeat,
+    /// Not stored: the sink keeps only the messages that match a
+    /// selection (`idmefv2 serve --where`), and this one does not.
+    Unmatched,
 }
 
 impl Kept {
-    /// A word for logs: `stored`, `id-reused` or `repeat`.
+    /// A word for logs: `stored`, `id-reused`, `repeat` or `unmatched`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Kept::Stored => "stored",
             Kept::IdReused => "id-reused",
             Kept::Repeat => "repeat",
+            Kept::Unmatched => "unmatched",
         }
     }
 }

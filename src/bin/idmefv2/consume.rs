@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long, value_name = "nats://HOST:PORT/SUBJECT | kafka://HOST:PORT/TOPIC", value_parser = crate::kafka::any_target)]
     from: crate::kafka::Target,
     /// Stream to read from.
-    #[arg(long, value_name = "NAME", default_value = "IDMEFV2", value_parser = stream_name)]
+    #[arg(long, value_name = "NAME", default_value = idmefv2::nats::DEFAULT_STREAM, value_parser = stream_name)]
     stream: String,
     /// Name of the durable consumer whose progress the server keeps.
     #[arg(long, value_name = "NAME", value_parser = stream_name, required_unless_present = "group", conflicts_with = "group")]

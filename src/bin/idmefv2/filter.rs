@@ -15,7 +15,7 @@ use std::{
 
 use idmefv2::{
     criteria::Criteria,
-    sink::{Received, Sink, SinkError},
+    sink::{Kept, Received, Sink, SinkError},
     stream::Framing,
     Limits,
 };
@@ -166,6 +166,22 @@ impl<S: Sink> Sink for WhereSink<S> {
                 self.inner.keep(message).await
             } else {
                 Ok(())
+            }
+        }
+    }
+
+    // What the inner sink did (a repeat, an ID reused) stays visible in
+    // the request log, and so does a message left out.
+    fn keep_noted(
+        &self,
+        message: Received,
+    ) -> impl Future<Output = Result<Kept, SinkError>> + Send {
+        let pass = self.filter.admits_received(&message);
+        async move {
+            if pass {
+                self.inner.keep_noted(message).await
+            } else {
+                Ok(Kept::Unmatched)
             }
         }
     }

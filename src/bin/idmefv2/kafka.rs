@@ -68,12 +68,13 @@ pub fn group_name(text: &str) -> Result<String, String> {
 const DELIVER_WITHIN: Duration = Duration::from_secs(30);
 
 /// Makes sure the topic exists (one partition when it is created) and
-/// gives a producer to it, as `publish` and `serve --forward` start.
+/// gives a producer to it over `connection`, as `publish`, `serve
+/// --forward` and `send` start.
 pub async fn producer_for(
     to: &kafka::Endpoint,
+    connection: Connection,
     deliver_within: Duration,
 ) -> Result<Producer, kafka::Error> {
-    let connection = Connection::new(to.servers());
     connection.ensure_topic(to.topic(), 1).await?;
     Producer::builder(connection, to.topic())
         .deliver_within(deliver_within)
@@ -83,7 +84,7 @@ pub async fn producer_for(
 /// The sink of `serve --forward kafka://…`: 204 once the broker has
 /// acknowledged, 503 with `Retry-After` when it does not within `wait`.
 pub async fn forward_sink(to: &kafka::Endpoint, wait: Duration) -> Result<TopicSink, String> {
-    let producer = producer_for(to, wait)
+    let producer = producer_for(to, Connection::new(to.servers()), wait)
         .await
         .map_err(|e| format!("--forward {to}: {e}"))?;
     Ok(TopicSink::new(producer))
@@ -97,7 +98,7 @@ pub async fn publish(
     limits: Limits,
     paths: Vec<PathBuf>,
 ) -> io::Result<ExitCode> {
-    let producer = match producer_for(to, DELIVER_WITHIN).await {
+    let producer = match producer_for(to, Connection::new(to.servers()), DELIVER_WITHIN).await {
         Ok(producer) => producer,
         Err(e) => return fail(&e),
     };

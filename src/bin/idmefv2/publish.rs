@@ -65,7 +65,7 @@ pub struct Args {
     #[arg(long, value_name = "nats://HOST:PORT/SUBJECT | kafka://HOST:PORT[,HOST:PORT]/TOPIC", value_parser = crate::kafka::plain_target)]
     to: crate::kafka::Target,
     /// Stream to publish into, created when missing.
-    #[arg(long, value_name = "NAME", default_value = "IDMEFV2", value_parser = crate::consume::stream_name)]
+    #[arg(long, value_name = "NAME", default_value = idmefv2::nats::DEFAULT_STREAM, value_parser = crate::consume::stream_name)]
     stream: String,
     /// How many servers keep the stream (1 to 5): used when creating it,
     /// checked on an existing one.

@@ -1,6 +1,8 @@
-//! `idmefv2 send`: post messages to an IDMEFv2 receiver over HTTPS, through
-//! the library's delivery engine (`idmefv2::outbox`): a journal on disk
-//! with `--spool`, a queue in memory without; one retry policy either way.
+//! `idmefv2 send`: post messages to an IDMEFv2 receiver over HTTPS (or
+//! produce them to a Kafka topic, or publish them into a NATS JetStream
+//! stream), through the library's delivery engine (`idmefv2::outbox`): a
+//! journal on disk with `--spool`, a queue in memory without; one retry
+//! policy either way, whatever carries the messages.
 
 use std::{
     io::{self, IsTerminal, Write},
@@ -20,10 +22,12 @@ use idmefv2::{
         client::{Client, SendError},
         tls::Pin,
     },
+    kafka::{Connection, Producer, Tls},
+    nats::Publisher,
     outbox::{
-        DeliverError, DeliveryOptions, Enqueued, Event, Outbox, OutboxError, OutboxOptions,
-        DEFAULT_CONCURRENCY, DEFAULT_FIRST_DELAY, DEFAULT_GIVE_UP_AFTER, DEFAULT_MAX_ATTEMPTS,
-        DEFAULT_MAX_BYTES, DEFAULT_MAX_DELAY, DEFAULT_REMEMBER,
+        Deliver, DeliverError, DeliveryOptions, Enqueued, Event, Outbox, OutboxError,
+        OutboxOptions, DEFAULT_CONCURRENCY, DEFAULT_FIRST_DELAY, DEFAULT_GIVE_UP_AFTER,
+        DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BYTES, DEFAULT_MAX_DELAY, DEFAULT_REMEMBER,
     },
 };
 
@@ -54,6 +58,15 @@ Examples:
       --insecure-plaintext alert.json
   idmefv2 send --url https://siem.example.org:4690/ --ca ca.pem \\
       --ndjson --from-rejects rejects.ndjson
+  some-sensor | idmefv2 send --url kafka://127.0.0.1:9092/alerts \\
+      --spool /var/spool/idmefv2 --ndjson -
+
+--url kafka://HOST:PORT[,HOST:PORT]/TOPIC produces each message to a
+Kafka topic instead (created when missing; idempotent, acks=all; TLS to
+the brokers with --ca, --cert and --key, SASL/PLAIN with --user), and
+--url nats://HOST:PORT/SUBJECT publishes it into the JetStream stream
+{stream}: a message is delivered once the broker or stream acknowledged
+it, and the spool, retries and dead letters below are the same.
 
 Each message is sent as it is, as its own POST with Content-Type
 application/json (any draft: the receiver judges). Up to --concurrency
@@ -120,6 +133,7 @@ or (with --spool) messages left pending in the spool.",
         first = DEFAULT_FIRST_DELAY.as_millis(),
         max = DEFAULT_MAX_DELAY.as_secs(),
         remember = DEFAULT_REMEMBER,
+        stream = idmefv2::nats::DEFAULT_STREAM,
     )
 });
 
@@ -127,7 +141,9 @@ or (with --spool) messages left pending in the spool.",
 #[derive(Args)]
 pub struct SendArgs {
     /// The receiver's URL (https://HOST:PORT/PATH, or http:// with
-    /// --insecure-plaintext).
+    /// --insecure-plaintext), or a bus: kafka://HOST:PORT[,HOST:PORT]/TOPIC
+    /// (--ca, --cert and --key for TLS to the brokers, --user for
+    /// SASL/PLAIN) or nats://HOST:PORT/SUBJECT (into the IDMEFV2 stream).
     #[arg(
         long,
         value_name = "URL",
@@ -343,9 +359,9 @@ fn credentials(args: &SendArgs) -> Result<Option<(String, String)>, String> {
     }
 }
 
-/// The usage rules clap cannot say in words: mutual TLS needs both halves,
-/// and a receiver reached over TLS must be trusted by something.
-fn check_usage(args: &SendArgs) -> Result<(), String> {
+/// A certificate and its key come together (mutual TLS, or TLS to Kafka
+/// brokers).
+fn check_identity(args: &SendArgs) -> Result<(), String> {
     match (&args.cert, &args.key) {
         (Some(_), None) => {
             return Err(
@@ -363,6 +379,13 @@ fn check_usage(args: &SendArgs) -> Result<(), String> {
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// The usage rules clap cannot say in words: mutual TLS needs both halves,
+/// and a receiver reached over TLS must be trusted by something.
+fn check_usage(args: &SendArgs) -> Result<(), String> {
+    check_identity(args)?;
     let plain = args.url.as_deref().is_some_and(|url| {
         url.get(..7)
             .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
@@ -382,6 +405,98 @@ fn check_usage(args: &SendArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Where `send` delivers: every kind is a deliverer of the one engine.
+#[derive(Clone)]
+enum Receiver {
+    /// An IDMEFv2 receiver over HTTPS (or plain HTTP).
+    Http(Client),
+    /// A Kafka topic.
+    Kafka(Producer),
+    /// A subject of a NATS JetStream stream.
+    Nats(Publisher),
+}
+
+impl Deliver for Receiver {
+    async fn deliver(&self, body: &[u8], content_type: &str) -> Result<(), DeliverError> {
+        match self {
+            Receiver::Http(client) => Deliver::deliver(client, body, content_type).await,
+            Receiver::Kafka(producer) => Deliver::deliver(producer, body, content_type).await,
+            Receiver::Nats(publisher) => Deliver::deliver(publisher, body, content_type).await,
+        }
+    }
+}
+
+/// For how long a Kafka producer or a NATS publisher sends an alert again
+/// by itself before the engine's own retries take over.
+const BUS_RETRY: Duration = Duration::from_secs(10);
+
+/// The receiver the arguments name: an HTTPS client, or a producer on a
+/// bus (`kafka://`, `nats://`), connected and checked.
+fn receiver(args: &SendArgs, runtime: &tokio::runtime::Runtime) -> Result<Receiver, String> {
+    let bus = args.url.as_deref().filter(|url| {
+        ["kafka://", "nats://"].iter().any(|scheme| {
+            url.get(..scheme.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+        })
+    });
+    let Some(url) = bus else {
+        return client(args).map(Receiver::Http);
+    };
+    check_identity(args)?;
+    let https_only = [
+        (!args.pin.is_empty(), "--pin"),
+        (args.insecure_plaintext, "--insecure-plaintext"),
+    ];
+    if let Some((_, flag)) = https_only.iter().find(|(given, _)| *given) {
+        return Err(format!(
+            "{flag} is for https:// and http:// receivers, not {url}"
+        ));
+    }
+    match crate::kafka::plain_target(url)? {
+        crate::kafka::Target::Kafka(to) => {
+            let mut connection = Connection::new(to.servers());
+            if args.ca.is_some() || args.cert.is_some() {
+                let mut tls = Tls::new();
+                if let Some(ca) = &args.ca {
+                    tls = tls.ca(ca);
+                }
+                if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+                    tls = tls.identity(cert, key);
+                }
+                connection = connection.tls(tls);
+            }
+            if let Some((user, password)) = credentials(args)? {
+                connection = connection.sasl_plain(user, password);
+            }
+            runtime
+                .block_on(crate::kafka::producer_for(&to, connection, BUS_RETRY))
+                .map(Receiver::Kafka)
+                .map_err(|e| format!("--url {to}: {e}"))
+        }
+        crate::kafka::Target::Nats(to) => {
+            let given = [
+                (args.ca.is_some(), "--ca"),
+                (args.cert.is_some(), "--cert"),
+                (credentials(args)?.is_some(), "--user"),
+            ];
+            if let Some((_, flag)) = given.iter().find(|(given, _)| *given) {
+                return Err(format!(
+                    "{flag} is not taken for nats:// (the server's own URL options are)"
+                ));
+            }
+            runtime
+                .block_on(crate::publish::publisher_for(
+                    &to,
+                    idmefv2::nats::DEFAULT_STREAM,
+                    None,
+                    BUS_RETRY,
+                ))
+                .map(Receiver::Nats)
+                .map_err(|e| format!("--url {url}: {e}"))
+        }
+    }
 }
 
 fn client(args: &SendArgs) -> Result<Client, String> {
@@ -420,7 +535,7 @@ struct Item {
 }
 
 pub fn send(args: SendArgs) -> ExitCode {
-    let (client, runtime) = match client(&args).and_then(|client| Ok((client, runtime()?))) {
+    let (receiver, runtime) = match runtime().and_then(|rt| Ok((receiver(&args, &rt)?, rt))) {
         Ok(started) => started,
         Err(reason) => return fail(reason),
     };
@@ -470,7 +585,7 @@ pub fn send(args: SendArgs) -> ExitCode {
     let outcome = runtime.block_on(async {
         let progress = spawn_progress(&tally, &outbox);
         let outcome = outbox
-            .deliver_with(&client, &delivery, |event| observe(event, &tally))
+            .deliver_with(&receiver, &delivery, |event| observe(event, &tally))
             .await;
         if let Some(progress) = progress {
             progress.abort();

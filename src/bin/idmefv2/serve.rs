@@ -194,7 +194,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "nats://HOST:PORT/SUBJECT | kafka://HOST:PORT/TOPIC", value_parser = crate::kafka::plain_target)]
     forward: Option<crate::kafka::Target>,
     /// The stream --forward publishes into, created when missing.
-    #[arg(long, value_name = "NAME", default_value = "IDMEFV2", requires = "forward", value_parser = crate::consume::stream_name)]
+    #[arg(long, value_name = "NAME", default_value = idmefv2::nats::DEFAULT_STREAM, requires = "forward", value_parser = crate::consume::stream_name)]
     stream: String,
     /// How many servers keep the stream (1 to 5): used when creating it,
     /// checked on an existing one.
@@ -478,7 +478,7 @@ fn request_line(line: &mut String, outcome: &Outcome) -> std::fmt::Result {
                 .map(|c| format!("{} {}", pointer_or_root(&c.pointer), c.kind)),
         );
     }
-    if let Some(kept @ (Kept::Repeat | Kept::IdReused)) = outcome.kept {
+    if let Some(kept @ (Kept::Repeat | Kept::IdReused | Kept::Unmatched)) = outcome.kept {
         write!(line, " {}", kept.as_str())?;
     }
     match &outcome.detail {
