@@ -58,6 +58,8 @@ fn refusals_go_to_the_dead_letter_file_with_the_receivers_reasons() {
     let entry: serde_json::Value = serde_json::from_str(dead.trim()).unwrap();
     assert_eq!(entry["status"], 400);
     assert_eq!(entry["violations"][0]["pointer"], "/ID");
+    // The receiver's keyword comes through: one JSON shape of a violation.
+    assert_eq!(entry["violations"][0]["keyword"], "pattern");
     let original = fixture("fixtures/invalid/pattern-id-not-uuid.json");
     assert_eq!(
         entry["body"].as_str().unwrap().as_bytes(),

@@ -586,13 +586,9 @@ impl Consumer {
         let listed: Vec<serde_json::Value> = violations
             .iter()
             .take(MAX_LISTED_VIOLATIONS)
-            .map(|v| {
-                serde_json::json!({
-                    "pointer": v.pointer(),
-                    "keyword": v.keyword(),
-                    "reason": v.reason(),
-                })
-            })
+            // The one JSON shape of a violation (its own Serialize), which
+            // cannot fail: three texts.
+            .map(|v| serde_json::to_value(v).unwrap_or_default())
             .collect();
         // Compact JSON escapes every control character, so the value holds
         // no line break.

@@ -34,7 +34,8 @@ pub(super) fn line(key: &Key, body: &[u8], error: &DeliverError, answers: &[Stri
     let violations: Vec<serde_json::Value> = error
         .violations()
         .iter()
-        .map(|v| serde_json::json!({"pointer": v.pointer(), "reason": v.reason()}))
+        // The one JSON shape of a violation (pointer, keyword, reason).
+        .map(|v| serde_json::to_value(v).unwrap_or_default())
         .collect();
     line.insert("violations".into(), violations.into());
     if answers.len() > 1 {
