@@ -93,7 +93,7 @@ impl Envelope {
     /// A message an HTTPS receiver accepted (and so validated), as it is to
     /// be kept: its body and media type unchanged.
     #[cfg(feature = "server")]
-    pub(crate) fn received(received: crate::http::server::Received) -> Result<Self, crate::Error> {
+    pub(crate) fn received(received: crate::sink::Received) -> Result<Self, crate::Error> {
         header_safe(&received.content_type)?;
         Ok(Envelope {
             id: received.id,
