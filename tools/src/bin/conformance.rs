@@ -54,11 +54,17 @@ fn official_folder(draft: Draft) -> &'static str {
 /// folder of another, [`official_folder`]).
 fn official_schema(draft: Draft, text: &str) -> serde_json::Result<Value> {
     let mut schema: Value = serde_json::from_str(text)?;
-    if let Some(version) = schema
-        .pointer_mut("/definitions/Version/enum")
-        .and_then(Value::as_array_mut)
-    {
-        *version = vec![Value::String(draft.as_str().to_string())];
+    // The official schemas list it in the `Version` property itself.
+    let version = schema
+        .pointer_mut("/properties/Version/enum")
+        .and_then(Value::as_array_mut);
+    match version {
+        Some(version) => *version = vec![Value::String(draft.as_str().to_string())],
+        None => {
+            return Err(serde::de::Error::custom(
+                "no /properties/Version/enum to set the draft's name in",
+            ))
+        }
     }
     Ok(schema)
 }
