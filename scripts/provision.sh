@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Installs what the tests drive, on a machine that has cargo and the package
-# registries and nothing else: the Debian packages of
-# tools/provision/programs.txt (when a program is missing; needs root or
-# sudo) and of tools/provision/packages.txt (libraries the build needs,
-# when not installed) and a virtualenv with tools/provision/requirements.txt from PyPI
-# (target/test-venv, or the folder IDMEFV2_TEST_VENV names). Running it
+# Installs what the build and the tests need, on a machine that has cargo
+# and the package registries and nothing else: the Debian packages of
+# tools/provision/build.txt and programs.txt (when a program is missing;
+# needs root or sudo) and of tools/provision/packages.txt (libraries the
+# build needs, when not installed), and a virtualenv with
+# tools/provision/requirements.txt from PyPI (target/test-venv, or the
+# folder IDMEFV2_TEST_VENV names). With --build, only what building the
+# crate with every feature needs (build.txt and packages.txt). Running it
 # again installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_only=false
+case "${1:-}" in
+    --build) build_only=true ;;
+    "") ;;
+    *) echo "usage: scripts/provision.sh [--build]" >&2; exit 2 ;;
+esac
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"
@@ -16,18 +24,20 @@ as_root() {
     fi
 }
 
+programs=(tools/provision/build.txt)
+$build_only || programs+=(tools/provision/programs.txt)
 packages=()
 while read -r program package; do
     case "$program" in ''|'#'*) continue ;; esac
     command -v "$program" >/dev/null || [ -x "/usr/sbin/$program" ] || packages+=("$package")
-done < tools/provision/programs.txt
+done < <(cat "${programs[@]}")
 # Libraries (no program to look for): installed when dpkg does not list them.
 while read -r package; do
     case "$package" in ''|'#'*) continue ;; esac
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || packages+=("$package")
 done < tools/provision/packages.txt
 # The test virtualenv needs venv and pip, which Debian ships apart.
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+if ! $build_only && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     packages+=(python3-venv python3-pip)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
@@ -36,6 +46,7 @@ if [ ${#packages[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
 fi
 
+$build_only && exit 0
 venv=${IDMEFV2_TEST_VENV:-target/test-venv}
 stamp="$venv/.requirements"
 if ! cmp -s tools/provision/requirements.txt "$stamp" 2>/dev/null; then
